@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mindalpha-pool",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mindalpha-pool", targets: ["mindalpha-pool"]),
+        .library(name: "MindAlphaWire", targets: ["MindAlphaWire"]),
+        .library(name: "MindAlphaServer", targets: ["MindAlphaServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Wire format: frame header, NIO decoders, FlatBuffers Request/Response, BKDR, IndexBatch.
+        .target(
+            name: "MindAlphaWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The reference MindAlpha-Serving-compatible server, as a library.
+        .target(
+            name: "MindAlphaServer",
+            dependencies: [
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The hand-written argument parser: specs, tokenizer, typed values, help, suggestions.
+        .target(name: "CommandLineKit"),
+        // GNU readline (libreadline-dev), for the REPL.
+        .systemLibrary(
+            name: "CReadline",
+            providers: [.apt(["libreadline-dev"])]
+        ),
+        .executableTarget(
+            name: "mindalpha-pool",
+            dependencies: [
+                "MindAlphaWire",
+                "MindAlphaServer",
+                "CommandLineKit",
+                "CReadline",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "MindAlphaWireTests",
+            dependencies: [
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MindAlphaServerTests",
+            dependencies: [
+                "MindAlphaServer",
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build (and, with --tests, to test) mindalpha-pool.
+# Silent and quick when everything is present.
+#   scripts/bootstrap.sh          libreadline-dev (the REPL links GNU readline)
+#   scripts/bootstrap.sh --tests  also flatbuffers-compiler (flatc judges our FlatBuffers in tests)
+set -euo pipefail
+
+missing=()
+dpkg -s libreadline-dev >/dev/null 2>&1 || missing+=(libreadline-dev)
+if [ "${1:-}" = "--tests" ]; then
+  command -v flatc >/dev/null 2>&1 || missing+=(flatbuffers-compiler)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "bootstrap: swift is not on PATH; install a Swift 6 toolchain first" >&2
+  exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then sudo=()
+elif command -v sudo >/dev/null 2>&1; then sudo=(sudo)
+else
+  echo "bootstrap: missing ${missing[*]} and not root (no sudo): install them with apt-get" >&2
+  exit 1
+fi
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { "${sudo[@]}" apt-get update -qq && \
+       "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "bootstrap: apt-get could not install ${missing[*]}" >&2
+  exit 1
+fi
