@@ -31,19 +31,19 @@ public struct FlatBufferReader {
         guard position >= 0, position <= count - MemoryLayout<T>.size,
               let v = buffer.getInteger(at: base + position, endianness: .little, as: T.self)
         else {
-            throw FlatBufferError("\(MemoryLayout<T>.size)-byte read at \(position) is outside the \(count)-byte buffer")
+            throw .outOfBounds(position: position, width: MemoryLayout<T>.size, size: count)
         }
         return v
     }
 
     mutating func spend(_ units: Int) throws(FlatBufferError) {
         budget -= units
-        if budget < 0 { throw FlatBufferError("offsets alias the same data more often than the buffer's size allows") }
+        if budget < 0 { throw .tooManyAliases }
     }
 
     /// The root table.
     public mutating func root() throws(FlatBufferError) -> Table {
-        guard count >= 8 else { throw FlatBufferError("\(count) bytes is too short for a root table") }
+        guard count >= 8 else { throw .outOfBounds(position: 0, width: 8, size: count) }
         return try table(at: Int(try integer(at: 0, as: UInt32.self)))
     }
 
@@ -56,10 +56,10 @@ public struct FlatBufferReader {
         let vtableSize = Int(try integer(at: vtable, as: UInt16.self))
         let objectSize = Int(try integer(at: vtable + 2, as: UInt16.self))
         guard vtableSize >= 4, vtableSize % 2 == 0, vtable + vtableSize <= count else {
-            throw FlatBufferError("vtable at \(vtable) of size \(vtableSize) is invalid for a \(count)-byte buffer")
+            throw .invalidVtable(position: vtable, vtableSize: vtableSize)
         }
         guard objectSize >= 4, position + objectSize <= count else {
-            throw FlatBufferError("table at \(position) of size \(objectSize) runs past the \(count)-byte buffer")
+            throw .invalidTable(position: position, objectSize: objectSize)
         }
         return Table(position: position, vtable: vtable, vtableSize: vtableSize, objectSize: objectSize)
     }
@@ -72,7 +72,7 @@ public struct FlatBufferReader {
         let offset = Int(try integer(at: table.vtable + entry, as: UInt16.self))
         guard offset != 0 else { return nil }
         guard offset + width <= table.objectSize else {
-            throw FlatBufferError("field \(slot) of the table at \(table.position) lies outside the table")
+            throw .fieldOutsideTable(table: table.position, slot: slot)
         }
         return table.position + offset
     }
@@ -103,7 +103,7 @@ public struct FlatBufferReader {
         let n = Int(try integer(at: position, as: UInt32.self))
         let start = position + 4
         guard n <= (count - start) / elementSize else {
-            throw FlatBufferError("vector at \(position) of \(n) elements runs past the \(count)-byte buffer")
+            throw .vectorTooLong(position: position, count: n)
         }
         try spend(n)
         return (n, start)
@@ -142,7 +142,7 @@ public struct FlatBufferReader {
         let (n, start) = try vector(at: position, elementSize: 1)
         guard let bytes = buffer.getBytes(at: base + start, length: n),
               let s = String(validating: bytes, as: UTF8.self)
-        else { throw FlatBufferError("string at \(position) is not valid UTF-8") }
+        else { throw .invalidUTF8(position: position) }
         return s
     }
 

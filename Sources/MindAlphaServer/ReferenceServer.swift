@@ -1,0 +1,131 @@
+import Logging
+import MindAlphaWire
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A MindAlpha-Serving-compatible server for tests, demos and load runs: it answers every request frame,
+/// scores FlatBuffers `Request`s deterministically, and injects latency, errors, drops and closes on demand.
+///
+/// ```swift
+/// let server = try await ReferenceServer.start(.init(listen: [.init(host: "127.0.0.1", port: 0)]))
+/// print(server.addresses)          // the ports actually bound
+/// try await server.shutdown()
+/// ```
+public final class ReferenceServer: Sendable {
+    /// The configuration it was started with.
+    public let configuration: ServerConfiguration
+    /// The addresses bound, in the order of ``ServerConfiguration/listen``.
+    public let addresses: [SocketAddress]
+    /// Live counters.
+    public let stats: ServerStats
+
+    private let group: MultiThreadedEventLoopGroup
+    private let listeners: [Channel]
+    private let connections: ConnectionSet
+    private let logger: Logger
+    private let state = Mutex(State.running)
+
+    private enum State { case running, stopping, stopped }
+
+    private init(
+        configuration: ServerConfiguration, addresses: [SocketAddress], stats: ServerStats,
+        group: MultiThreadedEventLoopGroup, listeners: [Channel], connections: ConnectionSet, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.addresses = addresses
+        self.stats = stats
+        self.group = group
+        self.listeners = listeners
+        self.connections = connections
+        self.logger = logger
+    }
+
+    /// Binds every endpoint and starts answering. Throws ``ServerError`` naming the endpoint that failed.
+    public static func start(
+        _ configuration: ServerConfiguration,
+        logger: Logger = Logger(label: "mindalpha.serve")
+    ) async throws -> ReferenceServer {
+        precondition(!configuration.listen.isEmpty, "a server needs at least one endpoint")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let stats = ServerStats()
+        let connections = ConnectionSet()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                connections.insert(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServerHandler(configuration: configuration, stats: stats, logger: logger))
+                }
+            }
+        var listeners: [Channel] = []
+        do {
+            for endpoint in configuration.listen {
+                do {
+                    listeners.append(try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get())
+                } catch {
+                    throw ServerError.cannotListen(endpoint, reason: "\(error)")
+                }
+            }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        return ReferenceServer(
+            configuration: configuration, addresses: listeners.compactMap(\.localAddress), stats: stats,
+            group: group, listeners: listeners, connections: connections, logger: logger)
+    }
+
+    /// Stops accepting, lets every connection finish the answers it is preparing (up to the configuration's
+    /// `drainTimeout`), closes the rest and stops the event loops. Safe to call more than once.
+    public func shutdown() async throws {
+        let first = state.withLock { state -> Bool in
+            guard state == .running else { return false }
+            state = .stopping
+            return true
+        }
+        guard first else { return }
+        for listener in listeners { try? await listener.close() }
+        let open = connections.all()
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(ServerHandler.Drain()) }
+        let deadline = NIODeadline.now() + configuration.drainTimeout
+        for channel in open {
+            let closed = channel.closeFuture
+            let timeout = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+            try? await closed.get()
+            timeout.cancel()
+        }
+        try await group.shutdownGracefully()
+        state.withLock { $0 = .stopped }
+    }
+}
+
+/// Why the server could not start.
+public enum ServerError: Error, CustomStringConvertible, Sendable {
+    case cannotListen(ServerConfiguration.Endpoint, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotListen(endpoint, reason):
+            return "cannot listen on \(endpoint): \(reason) — choose another --listen/--port, or stop what holds it"
+        }
+    }
+}
+
+/// The open connections, so that shutdown can drain them.
+final class ConnectionSet: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+
+    func insert(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.removeValue(forKey: id) } }
+    }
+
+    func all() -> [Channel] { channels.withLock { Array($0.values) } }
+}

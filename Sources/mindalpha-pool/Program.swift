@@ -1,0 +1,23 @@
+import CommandLineKit
+
+/// The program's commands. Every command's spec lives beside its implementation.
+enum Program {
+    static let version = "0.1.0"
+
+    static let spec = ProgramSpec(
+        name: "mindalpha-pool",
+        version: version,
+        summary: "diagnostic and load tool for MindAlpha-Serving fleets",
+        commands: [ServeCommand.spec],
+        epilogue: """
+        Exit codes: 0 success · 1 runtime failure · 2 a --fail-if threshold was breached · 64 usage error · \
+        69 Consul unreachable or no passing instance · 130 interrupted.
+        """)
+
+    static func run(_ command: CommandSpec, _ arguments: ParsedArguments) async throws -> ExitCode {
+        switch command.name {
+        case ServeCommand.spec.name: return try await ServeCommand.run(arguments)
+        default: preconditionFailure("command '\(command.name)' has a spec but no implementation")
+        }
+    }
+}
