@@ -57,11 +57,22 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
+        // Helpers shared by the test targets: a frame client over real sockets, process running.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "MindAlphaServerTests",
             dependencies: [
                 "MindAlphaServer",
                 "MindAlphaWire",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,6 +83,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "MindAlphaWire",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -62,7 +62,7 @@ enum ServeCommand {
             dropRate: drop,
             closeRate: close,
             maxFrameSize: maxFrame,
-            threads: args.integer("threads") ?? System.coreCount,
+            threads: args.integer("threads") ?? CPUs.usable,
             drainTimeout: TimeAmount(args.duration("drain-timeout")!))
     }
 

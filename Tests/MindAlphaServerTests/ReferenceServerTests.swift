@@ -1,0 +1,233 @@
+import Logging
+import MindAlphaServer
+import MindAlphaWire
+import NIOCore
+import NIOPosix
+import Testing
+import TestSupport
+
+/// The reference server over real sockets on 127.0.0.1, port 0.
+@Suite struct ReferenceServerTests {
+    static func withServer<T>(
+        _ configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (ReferenceServer, Int) async throws -> T
+    ) async throws -> T {
+        var configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], threads: 2)
+        configure(&configuration)
+        let server = try await ReferenceServer.start(configuration)
+        do {
+            let result = try await body(server, server.addresses[0].port!)
+            try await server.shutdown()
+            return result
+        } catch {
+            try? await server.shutdown()
+            throw error
+        }
+    }
+
+    static let predictRequest = Request(algoName: "demo_model", indexBatches: [{
+        var b = IndexBatchBuilder()
+        b.addColumn("user_id", value: "u1", level: 0)
+        for i in 0..<4 { b.addColumn("creative_id", value: "c\(i)", level: 2) }
+        return b.build()
+    }()])
+
+    @Test func answersPlainBodiesWithResponseSizeBytes() async throws {
+        try await Self.withServer({ $0.responseSize = 100 }) { _, port in
+            let client = try await FrameClient.connect(port: port)
+            try await client.send(id: 2, body: ByteBuffer(string: "hello"))
+            let frame = try #require(try await client.next())
+            #expect(frame.requestID == 2)
+            #expect(frame.header.classID == ProcessorClassID.response)
+            #expect(frame.header.metaSize == 8)
+            #expect(frame.body.readableBytes == 100)
+            await client.close()
+        }
+    }
+
+    @Test func answersPipelinedRequestsFromOneWrite() async throws {
+        try await Self.withServer { server, port in
+            let client = try await FrameClient.connect(port: port)
+            var batch = ByteBuffer()
+            for id in UInt64(10)..<110 { batch.writeRequestFrame(requestID: id, body: ByteBuffer(string: "x")) }
+            try await client.write(batch)
+            var ids: [UInt64] = []
+            for _ in 0..<100 { ids.append(try #require(try await client.next()).requestID) }
+            #expect(ids == Array(10..<110))  // answered at once: in order
+            #expect(server.stats.snapshot.answered == 100)
+            await client.close()
+        }
+    }
+
+    @Test func answersFramesDripFedByteByByte() async throws {
+        try await Self.withServer { _, port in
+            let client = try await FrameClient.connect(port: port)
+            var frame = ByteBuffer()
+            frame.writeRequestFrame(requestID: 77, body: ByteBuffer(bytes: Self.predictRequest.flatBuffer()))
+            for byte in frame.readableBytesView { try await client.write(ByteBuffer(bytes: [byte])) }
+            let answer = try #require(try await client.next())
+            #expect(answer.requestID == 77)
+            #expect(try Response(flatBuffer: answer.body).scores.count == 4)
+            await client.close()
+        }
+    }
+
+    @Test func scoresFlatBufferRequestsDeterministically() async throws {
+        try await Self.withServer { _, port in
+            let client = try await FrameClient.connect(port: port)
+            let body = ByteBuffer(bytes: Self.predictRequest.flatBuffer())
+            try await client.send(id: 2, body: body)
+            try await client.send(id: 3, body: body)
+            let first = try Response(flatBuffer: try #require(try await client.next()).body)
+            let second = try Response(flatBuffer: try #require(try await client.next()).body)
+            #expect(first.version == "v2")
+            #expect(first.scores.count == 4)
+            #expect(first.scores.allSatisfy { (0..<1).contains($0) })
+            #expect(Set(first.scores).count == 4)  // rows differ by creative, so do their scores
+            #expect(first == second)
+            #expect(first.debugInfo == nil)
+            await client.close()
+        }
+    }
+
+    @Test func badFrameClosesOnlyItsConnection() async throws {
+        try await Self.withServer { server, port in
+            let good = try await FrameClient.connect(port: port)
+            let bad = try await FrameClient.connect(port: port)
+            var garbage = ByteBuffer()
+            FrameHeader(dataSize: 4, classID: 0xDEAD_BEEF, requestID: 1).write(to: &garbage)
+            garbage.writeBytes([0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4])
+            try await bad.write(garbage)
+            #expect(try await bad.next() == nil)  // closed without an answer
+            try await good.send(id: 5, body: ByteBuffer(string: "still here"))
+            #expect(try await good.next()?.requestID == 5)
+            #expect(server.stats.snapshot.badFrames == 1)
+            await good.close()
+        }
+    }
+
+    @Test func oversizedFrameClosesTheConnectionWithoutAllocating() async throws {
+        try await Self.withServer({ $0.maxFrameSize = 1024 }) { server, port in
+            let client = try await FrameClient.connect(port: port)
+            var header = ByteBuffer()
+            FrameHeader(dataSize: 10 << 30, classID: ProcessorClassID.request, requestID: 1).write(to: &header)
+            try await client.write(header)
+            #expect(try await client.next() == nil)
+            #expect(server.stats.snapshot.badFrames == 1)
+        }
+    }
+
+    @Test func latencyDelaysAnswersAndCompletionOrderIsKept() async throws {
+        try await Self.withServer({ $0.latency = .milliseconds(1)...(.milliseconds(40)) }) { _, port in
+            let client = try await FrameClient.connect(port: port)
+            var batch = ByteBuffer()
+            for id in UInt64(1)...50 { batch.writeRequestFrame(requestID: id, body: ByteBuffer(string: "x")) }
+            let start = ContinuousClock.now
+            try await client.write(batch)
+            var ids: [UInt64] = []
+            for _ in 0..<50 { ids.append(try #require(try await client.next()).requestID) }
+            #expect(ContinuousClock.now - start >= .milliseconds(1))
+            #expect(Set(ids) == Set(1...50))
+            #expect(ids != Array(1...50))  // 50 uniform delays in one order would be a 1-in-50! event
+            await client.close()
+        }
+    }
+
+    @Test func fixedLatencyIsAtLeastTheDelay() async throws {
+        try await Self.withServer({ $0.latency = .milliseconds(60)...(.milliseconds(60)) }) { _, port in
+            let client = try await FrameClient.connect(port: port)
+            let start = ContinuousClock.now
+            try await client.send(id: 1, body: ByteBuffer(string: "x"))
+            _ = try #require(try await client.next())
+            #expect(ContinuousClock.now - start >= .milliseconds(60))
+            await client.close()
+        }
+    }
+
+    @Test func errorRateAnswersWithDebugInfoAndNoScores() async throws {
+        try await Self.withServer({ $0.errorRate = 1 }) { _, port in
+            let client = try await FrameClient.connect(port: port)
+            try await client.send(id: 9, body: ByteBuffer(bytes: Self.predictRequest.flatBuffer()))
+            let response = try Response(flatBuffer: try #require(try await client.next()).body)
+            #expect(response.scores.isEmpty)
+            #expect(response.tensor != nil)  // the Go client panics without a tensor
+            #expect(response.debugInfo?.contains("injected error") == true)
+            await client.close()
+        }
+    }
+
+    @Test func dropRateNeverAnswers() async throws {
+        try await Self.withServer({ $0.dropRate = 1 }) { server, port in
+            let client = try await FrameClient.connect(port: port)
+            for id in UInt64(1)...3 { try await client.send(id: id, body: ByteBuffer(string: "x")) }
+            await #expect(throws: Timeout.self) { _ = try await client.next(timeout: .milliseconds(300)) }
+            #expect(server.stats.snapshot.dropped == 3)
+            await client.close()
+        }
+    }
+
+    @Test func closeRateClosesTheConnection() async throws {
+        try await Self.withServer({ $0.closeRate = 1 }) { server, port in
+            let client = try await FrameClient.connect(port: port)
+            try await client.send(id: 1, body: ByteBuffer(string: "x"))
+            #expect(try await client.next() == nil)
+            #expect(server.stats.snapshot.closedByInjection == 1)
+        }
+    }
+
+    @Test func shutdownFinishesAnswersInPreparation() async throws {
+        var configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], latency: .milliseconds(200)...(.milliseconds(200)))
+        configuration.threads = 1
+        let server = try await ReferenceServer.start(configuration)
+        let client = try await FrameClient.connect(port: server.addresses[0].port!)
+        try await client.send(id: 42, body: ByteBuffer(string: "x"))
+        try await Task.sleep(for: .milliseconds(50))  // the request is in
+        try await server.shutdown()
+        #expect(try await client.next()?.requestID == 42)
+        #expect(try await client.next() == nil)  // then the connection closes
+        // And nothing listens any more.
+        await #expect(throws: (any Error).self) { _ = try await FrameClient.connect(port: server.addresses[0].port!) }
+    }
+
+    @Test func listensOnSeveralEndpoints() async throws {
+        let configuration = ServerConfiguration(listen: Array(repeating: .init(host: "127.0.0.1", port: 0), count: 3), threads: 1)
+        let server = try await ReferenceServer.start(configuration)
+        #expect(Set(server.addresses.map(\.port)).count == 3)
+        for address in server.addresses {
+            let client = try await FrameClient.connect(port: address.port!)
+            try await client.send(id: 1, body: ByteBuffer(string: "x"))
+            #expect(try await client.next()?.requestID == 1)
+            await client.close()
+        }
+        try await server.shutdown()
+    }
+
+    @Test func busyPortIsANamedError() async throws {
+        try await Self.withServer { _, port in
+            let configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: port)], threads: 1)
+            await #expect {
+                _ = try await ReferenceServer.start(configuration)
+            } throws: { error in
+                "\(error)".contains("cannot listen on 127.0.0.1:\(port)")
+            }
+        }
+    }
+
+    @Test func scorerUsesTheWholeExpandedRow() {
+        var b = IndexBatchBuilder()
+        b.addColumn("user", value: "u", level: 0)
+        b.addColumn("campaign", value: "c1", level: 1)
+        b.addColumn("campaign", value: "c2", level: 1)
+        for parent: UInt64 in [0, 0, 1] { b.addColumn("creative", value: "same", level: 2, pre: parent) }
+        let scores = ReferenceScorer.scores(for: b.build(), model: "m")
+        #expect(scores.count == 3)
+        #expect(scores[0] == scores[1])  // same user, campaign and creative
+        #expect(scores[1] != scores[2])  // a different campaign
+        #expect(ReferenceScorer.scores(for: b.build(), model: "other") != scores)
+    }
+
+    @Test func scorerBoundsRowsByTheCellsSent() {
+        let batch = IndexBatch(rows: .max, levels: 3, names: ["a"], columns: [.init(level: 2, cells: [[1], [2]])], lastLevelIndexTree: [[], [], [0, 0]])
+        #expect(ReferenceScorer.scores(for: batch, model: "m").count == 2)
+    }
+}
