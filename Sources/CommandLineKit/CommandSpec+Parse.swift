@@ -6,6 +6,11 @@ extension CommandSpec {
     /// fall back to their environment variable, then to their default.
     public func parse(_ arguments: [String], environment: [String: String] = [:]) throws(UsageError) -> ParsedArguments {
         var result = ParsedArguments(spec: self)
+        // Help wins over anything else on the line, even a bad value before it.
+        if arguments.prefix(while: { $0 != "--" }).contains(where: { $0 == "-h" || $0 == "--help" }) {
+            result.helpRequested = true
+            return result
+        }
         var i = 0
         var optionsEnded = false
 
@@ -66,8 +71,7 @@ extension CommandSpec {
                         continue
                     }
                     guard let option = options.first(where: { $0.short == letter }) else {
-                        let candidates = options.compactMap { $0.short.map { "-\($0)" } } + options.map(\.displayName)
-                        throw .unknownOption("-\(letter)", candidates: candidates, command: name)
+                        throw .unknownOption("-\(letter)", candidates: options.map(\.displayName), command: name)
                     }
                     let written = "-\(letter)"
                     if option.kind == .flag {

@@ -1,0 +1,51 @@
+# mindalpha-pool — make build · make test · make install · make perf
+PREFIX ?= /usr/local
+SWIFT ?= swift
+# Release builds (install, perf) drop Swift's dynamic exclusivity checks in every module, SwiftNIO's included,
+# as SwiftNIO's own benchmarks do; debug builds and tests keep them.
+RELEASE_FLAGS = -c release -Xswiftc -enforce-exclusivity=unchecked --scratch-path .build-release
+RELEASE_BIN = .build-release/release/mindalpha-pool
+
+.PHONY: all bootstrap build release test install uninstall perf clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap
+	$(SWIFT) build
+
+release: bootstrap
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+test:
+	@scripts/bootstrap.sh --tests
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/mindalpha-pool
+	@if [ -f man/mindalpha-pool.1 ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+	  install -m 644 man/mindalpha-pool.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	@if [ -d completions ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d && \
+	  install -m 644 completions/mindalpha-pool.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mindalpha-pool && \
+	  install -m 644 completions/_mindalpha-pool $(DESTDIR)$(PREFIX)/share/zsh/site-functions/ && \
+	  install -m 644 completions/mindalpha-pool.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mindalpha-pool $(DESTDIR)$(PREFIX)/share/man/man1/mindalpha-pool.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mindalpha-pool \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mindalpha-pool \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mindalpha-pool.fish
+
+# Speed, as ratios to ../shared/refload's C reference measured in the same run (needs 2 cores).
+perf: release
+	scripts/perf.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build .build-release

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Runs the built `mindalpha-pool` binary, as a user or a script would.
+public enum Tool {
+    /// The binary beside the test bundle (`swift build` puts both in the same folder), or `$MINDALPHA_POOL_BIN`.
+    public static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["MINDALPHA_POOL_BIN"] { return URL(fileURLWithPath: path) }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("mindalpha-pool")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return repository.appendingPathComponent(".build/debug/mindalpha-pool")
+    }
+
+    /// The repository root (`shared/` sits beside it).
+    public static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs to completion, with no standard input and none of the tool's own variables from this environment.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
+        let running = try start(arguments, environment: environment)
+        try running.wait(timeout: timeout)
+        return Result(status: running.process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
+    }
+
+    /// Starts a command and returns at once; for long-running ones such as `serve`.
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment
+            .filter { !$0.key.hasPrefix("CONSUL_") && !$0.key.hasPrefix("MINDALPHA_") }
+            .merging(environment) { $1 }
+        let running = Running(process: process)
+        process.standardOutput = running.out.pipe
+        process.standardError = running.err.pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return running
+    }
+
+    /// A started process whose output is collected as it comes.
+    public final class Running: Sendable {
+        public let process: Process
+        let out = Collected()
+        let err = Collected()
+
+        init(process: Process) { self.process = process }
+
+        public var stdout: String { out.text }
+        public var stderr: String { err.text }
+
+        /// The first `count` lines of stdout, waiting up to `timeout` seconds for them.
+        public func lines(_ count: Int, timeout: TimeInterval = 30) throws -> [String] {
+            let deadline = Date().addingTimeInterval(timeout)
+            while true {
+                let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                if lines.count >= count { return lines.prefix(count).map(String.init) }
+                guard process.isRunning, Date() < deadline else {
+                    throw ToolError("wanted \(count) lines of stdout; got \(stdout.debugDescription), stderr \(stderr.debugDescription)")
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+
+        /// Waits for the exit; kills the process and throws after `timeout` seconds.
+        public func wait(timeout: TimeInterval = 30) throws {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning {
+                guard Date() < deadline else {
+                    kill(process.processIdentifier, SIGKILL)
+                    throw ToolError("still running after \(timeout)s")
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            out.drain()
+            err.drain()
+        }
+
+        /// Sends `signal` and waits for the exit; returns the exit status.
+        public func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 30) throws -> Int32 {
+            kill(process.processIdentifier, signal)
+            try wait(timeout: timeout)
+            return process.terminationStatus
+        }
+
+        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    }
+
+    /// A pipe's bytes, gathered on a background handler.
+    final class Collected: @unchecked Sendable {
+        let pipe = Pipe()
+        private let lock = NSLock()
+        private var data = Data()
+
+        init() {
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let chunk = handle.availableData
+                guard let self else { return }
+                if chunk.isEmpty {
+                    handle.readabilityHandler = nil
+                } else {
+                    self.lock.withLock { self.data.append(chunk) }
+                }
+            }
+        }
+
+        /// Reads whatever is left after the process exited.
+        func drain() {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            let rest = (try? pipe.fileHandleForReading.readToEnd()) ?? nil
+            if let rest { lock.withLock { data.append(rest) } }
+        }
+
+        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+    }
+
+    public struct ToolError: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+}

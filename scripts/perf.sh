@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Speed figures, each a ratio to the C reference in ../shared/refload measured in the same run.
+#   scripts/perf.sh [BINARY]   (make perf builds the release binary first)
+# PERF_ROUNDS and PERF_SECONDS set the rounds (median taken) and seconds per round.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=$(cd "$here" && realpath "${1:-.build-release/release/mindalpha-pool}")
+refload="$here/../shared/refload"
+rounds=${PERF_ROUNDS:-5}
+seconds=${PERF_SECONDS:-5}
+[ -x "$bin" ] || { echo "perf: $bin is missing; run make perf (or make release) first" >&2; exit 1; }
+[ -d "$refload" ] || { echo "perf: $refload is missing: shared/ must sit beside the repository" >&2; exit 1; }
+[ "$(nproc)" -ge 2 ] || { echo "perf: needs 2 cores (server on cpu0, client on cpu1)" >&2; exit 1; }
+
+echo "== serve vs refserver: C refclient, 30 connections, 64-byte requests and answers, server pinned to cpu0"
+echo "   (target: ratio >= 0.7)"
+bash "$refload/compare-server.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17778
