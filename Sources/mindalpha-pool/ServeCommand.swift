@@ -77,12 +77,14 @@ enum ServeCommand {
         }
         for address in server.addresses { Output.out("listening on \(describe(address))") }
         let signal = await Signals.waitForTermination()
-        Output.err("\(signal): draining (up to \(args.duration("drain-timeout")!))…")
+        Output.err("\(signal): draining (up to \(formatDuration(args.duration("drain-timeout")!)))…")
         try await server.shutdown()
         let s = server.stats.snapshot
-        Output.err("answered \(s.answered) requests on \(s.connectionsAccepted) connections; \(s.badFrames) bad frames, \(s.dropped) dropped, \(s.closedByInjection) closed by injection")
+        Output.err("answered \(count(s.answered, "request")) on \(count(s.connectionsAccepted, "connection")); \(count(s.badFrames, "bad frame")), \(s.dropped) dropped, \(s.closedByInjection) closed by injection")
         return .success
     }
+
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
     static func describe(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
