@@ -8,10 +8,14 @@ let package = Package(
         .executable(name: "mindalpha-pool", targets: ["mindalpha-pool"]),
         .library(name: "MindAlphaWire", targets: ["MindAlphaWire"]),
         .library(name: "MindAlphaServer", targets: ["MindAlphaServer"]),
+        .library(name: "MindAlphaPool", targets: ["MindAlphaPool"]),
+        .library(name: "ConsulDevAgent", targets: ["ConsulDevAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Wire format: frame header, NIO decoders, FlatBuffers Request/Response, BKDR, IndexBatch.
@@ -29,6 +33,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The library: Discovery (Consul client, watch, lint); later Scheduling, Pool, Bench.
+        .target(
+            name: "MindAlphaPool",
+            dependencies: [
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // An in-memory, single-node, Consul-compatible agent for tests and demos.
+        .target(
+            name: "ConsulDevAgent",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The hand-written argument parser: specs, tokenizer, typed values, help, suggestions.
         .target(name: "CommandLineKit"),
         // GNU readline (libreadline-dev), for the REPL.
@@ -41,6 +68,8 @@ let package = Package(
             dependencies: [
                 "MindAlphaWire",
                 "MindAlphaServer",
+                "MindAlphaPool",
+                "ConsulDevAgent",
                 "CommandLineKit",
                 "CReadline",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -80,9 +109,20 @@ let package = Package(
         ),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(
+            name: "DiscoveryTests",
+            dependencies: [
+                "MindAlphaPool",
+                "ConsulDevAgent",
+                "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "MindAlphaWire",
+                "ConsulDevAgent",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

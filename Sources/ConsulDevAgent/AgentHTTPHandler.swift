@@ -1,0 +1,101 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP connection to the agent: collects each request, routes it, writes the answer (later, for a
+/// blocking query).
+final class AgentHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: AgentRouter
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var pending: UInt64?  // a blocking query's waiter token
+    private var pendingService: String?
+
+    init(router: AgentRouter) { self.router = router }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case let .head(h):
+            head = h
+            body = nil
+        case var .body(chunk):
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let request = AgentRequest(head: head, body: body)
+            body = nil
+            reply(router.handle(request), keepAlive: head.isKeepAlive, version: head.version, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let token = pending, let service = pendingService { router.state.cancelWaiter(token, service: service) }
+        pending = nil
+        context.fireChannelInactive()
+    }
+
+    private func reply(_ reply: AgentReply, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        switch reply {
+        case let .response(status, headers, body):
+            write(status: status, headers: headers, body: body, keepAlive: keepAlive, version: version, context: context)
+        case let .block(service, wait, render):
+            // Answered once: when the service changes (its index then exceeds the client's) or when `wait` ends.
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            let next = router.state.nextToken()
+            pending = next
+            let token = router.state.addWaiter(service: service, token: next) {
+                loop.execute { bound.value.0.finishBlocking(token: next, render: render, keepAlive: keepAlive, version: version, context: bound.value.1) }
+            }
+            pendingService = service
+            loop.scheduleTask(in: wait) {
+                let (handler, context) = bound.value
+                handler.router.state.cancelWaiter(token, service: service)
+                handler.finishBlocking(token: token, render: render, keepAlive: keepAlive, version: version, context: context)
+            }
+        }
+    }
+
+    private func finishBlocking(token: UInt64, render: @Sendable () -> AgentReply, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        guard pending == token else { return }
+        pending = nil
+        pendingService = nil
+        reply(render(), keepAlive: keepAlive, version: version, context: context)
+    }
+
+    private func write(status: HTTPResponseStatus, headers: [(String, String)], body: String?, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        var h = HTTPHeaders(headers)
+        let bytes = body.map { ByteBuffer(string: $0) }
+        h.add(name: "Content-Length", value: String(bytes?.readableBytes ?? 0))
+        h.add(name: "Date", value: httpDate())
+        var head = HTTPResponseHead(version: version, status: status, headers: h)
+        head.headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let bytes { context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil) }
+        let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.futureResult.whenComplete { _ in context.close(promise: nil) } }
+    }
+}
+
+extension ChannelHandlerContext {
+    fileprivate func writeAndFlushPromise(_ data: NIOAny) -> EventLoopPromise<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        writeAndFlush(data, promise: promise)
+        return promise
+    }
+}
+
+/// The current time in RFC 7231's format, as Go's server sends it.
+func httpDate() -> String {
+    var t = time(nil)
+    var tm = tm()
+    gmtime_r(&t, &tm)
+    let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
+}

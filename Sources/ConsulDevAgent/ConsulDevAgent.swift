@@ -1,0 +1,77 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// An in-memory, single-node agent that answers the part of Consul's HTTP API this tool uses, exactly as real
+/// Consul does (`../shared/consul-fixtures/` is the reference). For tests, demos and CI where no Consul runs.
+///
+/// ```swift
+/// let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
+/// // CONSUL_HTTP_ADDR = agent.address
+/// try await agent.shutdown()
+/// ```
+public final class ConsulDevAgent: Sendable {
+    /// `host:port` it listens on.
+    public let address: String
+    public let port: Int
+    private let channel: Channel
+    private let group: MultiThreadedEventLoopGroup
+    private let checks: CheckRunner
+
+    private init(address: String, port: Int, channel: Channel, group: MultiThreadedEventLoopGroup, checks: CheckRunner) {
+        self.address = address
+        self.port = port
+        self.channel = channel
+        self.group = group
+        self.checks = checks
+    }
+
+    /// Starts listening. `aclToken` turns ACLs on (default deny) with that token as the only one allowed.
+    public static func start(
+        host: String = "127.0.0.1", port: Int = 8500, nodeName: String = "consul-dev", datacenter: String = "dc1",
+        aclToken: String? = nil
+    ) async throws -> ConsulDevAgent {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let state = AgentState(nodeName: nodeName, datacenter: datacenter, address: host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host)
+        let checks = CheckRunner(state: state, group: group)
+        let router = AgentRouter(state: state, checks: checks, aclToken: aclToken)
+        let channel: Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(AgentHTTPHandler(router: router))
+                    }
+                }
+                .bind(host: host, port: port).get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw ConsulDevAgentError.cannotListen("\(host.contains(":") ? "[\(host)]" : host):\(port)", reason: "\(error)")
+        }
+        let bound = channel.localAddress?.port ?? port
+        return ConsulDevAgent(
+            address: "\(host.contains(":") ? "[\(host)]" : host):\(bound)", port: bound, channel: channel, group: group, checks: checks)
+    }
+
+    /// Stops listening, stops the checks and closes every connection.
+    public func shutdown() async throws {
+        checks.stopAll()
+        try? await channel.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+public enum ConsulDevAgentError: Error, CustomStringConvertible {
+    case cannotListen(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotListen(address, reason):
+            return "cannot listen on \(address): \(reason) — choose another --listen, or stop what holds it"
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A Consul HTTP API client: one long-lived `HTTPClient`, the ACL token in `X-Consul-Token` only.
+///
+/// Call ``shutdown()`` when done.
+public final class ConsulClient: Sendable {
+    public let settings: ConsulSettings
+    private let http: HTTPClient
+    private let logger: Logger
+
+    public init(settings: ConsulSettings, logger: Logger = Logger(label: "mindalpha.consul")) throws(ConsulError) {
+        self.settings = settings
+        self.logger = logger
+        var configuration = HTTPClient.Configuration()
+        // Fail at once when nothing listens, instead of retrying until the request's deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(3)
+        configuration.decompression = .disabled
+        if settings.scheme == "https" {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let ca = settings.caFile { tls.trustRoots = .file(ca) }
+            if !settings.verifyTLS { tls.certificateVerification = .none }
+            configuration.tlsConfiguration = tls
+        }
+        self.http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    }
+
+    /// Closes the connections.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// `GET /v1/health/service/<name>`: the instances and the index. A blocking query (``HealthQuery/index``)
+    /// waits up to its `wait` (plus Consul's jitter) before answering.
+    public func health(_ query: HealthQuery) async throws(ConsulError) -> HealthResult {
+        let path = query.path(datacenter: settings.datacenter)
+        var timeout = settings.timeout
+        if let index = query.index, index > 0 {
+            let wait = query.wait ?? .seconds(300)
+            timeout += wait + wait / 16
+        }
+        let (head, body) = try await send(.GET, path, timeout: timeout)
+        let entries: [ConsulWire.ServiceEntry]
+        do {
+            entries = try JSONDecoder().decode([ConsulWire.ServiceEntry].self, from: body)
+        } catch {
+            throw .malformed(address: settings.hostPort, path: path, reason: Self.describe(decoding: error))
+        }
+        let headers = head.headers
+        return HealthResult(
+            instances: entries.map(Instance.init),
+            index: headers.first(name: "X-Consul-Index").flatMap(UInt64.init) ?? 0,
+            knownLeader: headers.first(name: "X-Consul-KnownLeader") == "true",
+            lastContactMilliseconds: headers.first(name: "X-Consul-LastContact").flatMap(Int.init) ?? 0)
+    }
+
+    /// `PUT /v1/agent/service/register` with a JSON body as the Go API client marshals it.
+    public func register(_ registration: ServiceRegistration) async throws(ConsulError) {
+        let body: Data
+        do { body = try JSONEncoder().encode(registration) } catch {
+            preconditionFailure("a ServiceRegistration always encodes: \(error)")
+        }
+        _ = try await send(.PUT, "/v1/agent/service/register", body: body, timeout: settings.timeout)
+    }
+
+    /// `PUT /v1/agent/service/deregister/<id>`.
+    public func deregister(serviceID: String) async throws(ConsulError) {
+        _ = try await send(.PUT, "/v1/agent/service/deregister/\(escape(serviceID))", timeout: settings.timeout)
+    }
+
+    /// `PUT /v1/agent/check/pass|warn|fail/<id>` for TTL checks.
+    public func updateTTL(checkID: String, status: CheckStatus, note: String = "") async throws(ConsulError) {
+        let verb = status == .passing ? "pass" : status == .warning ? "warn" : "fail"
+        let query = note.isEmpty ? "" : "?note=\(escape(note))"
+        _ = try await send(.PUT, "/v1/agent/check/\(verb)/\(escape(checkID))\(query)", timeout: settings.timeout)
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: Duration) async throws(ConsulError) -> (HTTPClientResponse, Data) {
+        var request = HTTPClientRequest(url: settings.baseURL + path)
+        request.method = method
+        if let token = settings.token { request.headers.add(name: "X-Consul-Token", value: token) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.milliseconds) * 1_000_000))
+            bytes = try await response.body.collect(upTo: 256 << 20)
+        } catch {
+            throw classify(error, path: path, timeout: timeout)
+        }
+        let data = Data(bytes.readableBytesView)
+        guard response.status == .ok else {
+            let message = redact(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            if response.status == .forbidden { throw .forbidden(address: settings.hostPort, message: message) }
+            throw .http(address: settings.hostPort, status: Int(response.status.code), path: Self.pathOnly(path), message: message)
+        }
+        return (response, data)
+    }
+
+    /// Maps transport errors to what a user can act on.
+    private func classify(_ error: Error, path: String, timeout: Duration) -> ConsulError {
+        let address = settings.hostPort
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .connectTimeout: return .unreachable(address: address, reason: "connect timed out")
+            case .deadlineExceeded, .readTimeout: return .timeout(address: address, path: Self.pathOnly(path), after: timeout)
+            case .remoteConnectionClosed: return .unreachable(address: address, reason: "connection closed by the peer")
+            default: break
+            }
+        }
+        if let e = error as? NIOConnectionError {
+            if e.dnsAAAAError != nil || e.dnsAError != nil, e.connectionErrors.isEmpty {
+                return .unreachable(address: address, reason: "cannot resolve the host")
+            }
+            if let first = e.connectionErrors.first?.error { return .unreachable(address: address, reason: Self.describe(first)) }
+        }
+        if let e = error as? IOError { return .unreachable(address: address, reason: Self.describe(e)) }
+        if error is NIOSSLError || error is BoringSSLError {
+            return .unreachable(address: address, reason: "TLS failed (\(error)); check --ca-file/CONSUL_CACERT or the scheme")
+        }
+        return .unreachable(address: address, reason: redact("\(error)"))
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED: return "connection refused"
+            case ETIMEDOUT: return "connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "no route to host"
+            default: return String(cString: strerror(io.errnoCode)).lowercased()
+            }
+        }
+        return "\(error)"
+    }
+
+    private static func describe(decoding error: Error) -> String {
+        switch error {
+        case let DecodingError.keyNotFound(key, context):
+            return "missing \(key.stringValue) at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
+            return "unexpected value at \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        case let DecodingError.dataCorrupted(context):
+            return context.debugDescription
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// The path without its query string, for messages.
+    private static func pathOnly(_ path: String) -> String { String(path.prefix { $0 != "?" }) }
+
+    /// Removes the token from text that came from the network, in case a server echoes it.
+    private func redact(_ text: String) -> String {
+        guard let token = settings.token, !token.isEmpty else { return text }
+        return text.replacingOccurrences(of: token, with: "<redacted>")
+    }
+}

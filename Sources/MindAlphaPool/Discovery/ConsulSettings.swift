@@ -1,0 +1,77 @@
+import Foundation
+
+/// How to reach Consul, resolved the way the `consul` CLI does.
+public struct ConsulSettings: Sendable, Hashable {
+    /// `http` or `https`.
+    public var scheme: String
+    /// `host:port`, as shown in messages.
+    public var hostPort: String
+    /// The ACL token, sent only in `X-Consul-Token`; never printed.
+    public var token: String?
+    /// A PEM file of CA certificates for https.
+    public var caFile: String?
+    /// `false` turns off TLS certificate verification (`CONSUL_HTTP_SSL_VERIFY=false`).
+    public var verifyTLS: Bool
+    /// The `dc` query parameter, when set.
+    public var datacenter: String?
+    /// The request timeout for queries that do not block.
+    public var timeout: Duration
+
+    public init(
+        scheme: String = "http", hostPort: String = "127.0.0.1:8500", token: String? = nil, caFile: String? = nil,
+        verifyTLS: Bool = true, datacenter: String? = nil, timeout: Duration = .seconds(10)
+    ) {
+        self.scheme = scheme
+        self.hostPort = hostPort
+        self.token = token
+        self.caFile = caFile
+        self.verifyTLS = verifyTLS
+        self.datacenter = datacenter
+        self.timeout = timeout
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:8500`.
+    public var baseURL: String { "\(scheme)://\(hostPort)" }
+
+    /// Resolves flags and environment as the consul CLI does: `--consul` beats `CONSUL_HTTP_ADDR` (default
+    /// `127.0.0.1:8500`; `http://` or `https://` prefix, else https when `CONSUL_HTTP_SSL=true`); for the token,
+    /// `--token` beats `--token-file` beats `CONSUL_HTTP_TOKEN_FILE` beats `CONSUL_HTTP_TOKEN`; `--ca-file` beats
+    /// `CONSUL_CACERT`; `CONSUL_HTTP_SSL_VERIFY=false` turns verification off.
+    public static func resolve(
+        address: String?, token: String?, tokenFile: String?, caFile: String?, datacenter: String?,
+        environment: [String: String]
+    ) throws(ConsulError) -> ConsulSettings {
+        func env(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        var text = address ?? env("CONSUL_HTTP_ADDR") ?? "127.0.0.1:8500"
+        var scheme = ["true", "1"].contains(env("CONSUL_HTTP_SSL")?.lowercased() ?? "") ? "https" : "http"
+        for prefix in ["http://", "https://"] where text.lowercased().hasPrefix(prefix) {
+            scheme = String(prefix.dropLast(3))
+            text = String(text.dropFirst(prefix.count))
+        }
+        while text.hasSuffix("/") { text.removeLast() }
+        guard !text.isEmpty, !text.contains("/"), !text.contains(where: \.isWhitespace) else {
+            throw .badSettings("consul address '\(address ?? env("CONSUL_HTTP_ADDR") ?? "")' is not HOST:PORT, http://HOST:PORT or https://HOST:PORT")
+        }
+        if !text.hasSuffix("]"), text.split(separator: ":").count == 1 { text += ":8500" }  // consul's default port
+
+        var resolvedToken: String?
+        if let token, !token.isEmpty {
+            resolvedToken = token
+        } else if let file = tokenFile ?? env("CONSUL_HTTP_TOKEN_FILE") {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw .badSettings("cannot read the token file \(file): check --token-file or CONSUL_HTTP_TOKEN_FILE")
+            }
+            resolvedToken = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            resolvedToken = env("CONSUL_HTTP_TOKEN")
+        }
+        let ca = caFile ?? env("CONSUL_CACERT")
+        if let ca, !FileManager.default.isReadableFile(atPath: ca) {
+            throw .badSettings("cannot read the CA file \(ca): check --ca-file or CONSUL_CACERT")
+        }
+        return ConsulSettings(
+            scheme: scheme, hostPort: text, token: resolvedToken, caFile: ca,
+            verifyTLS: env("CONSUL_HTTP_SSL_VERIFY")?.lowercased() != "false",
+            datacenter: datacenter)
+    }
+}
