@@ -8,6 +8,11 @@ public struct InstanceSetChange: Hashable, Sendable {
     public struct Reweight: Hashable, Sendable {
         public var before: Instance
         public var after: Instance
+
+        public init(before: Instance, after: Instance) {
+            self.before = before
+            self.after = after
+        }
     }
 
     public var isEmpty: Bool { added.isEmpty && removed.isEmpty && reweighted.isEmpty }
