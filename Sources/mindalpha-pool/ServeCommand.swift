@@ -25,11 +25,18 @@ enum ServeCommand {
             OptionSpec("max-frame-size", .size, help: "Largest request accepted; a larger one closes its connection.", default: "64MiB"),
             OptionSpec("threads", .integer(1...256), help: "Event-loop threads (default: the cores this process may use)."),
             OptionSpec("drain-timeout", .duration, help: "On SIGINT/SIGTERM, how long to wait for answers still being prepared.", default: "5s"),
-        ],
+            OptionSpec("register", .flag, help: "Register each listening port in Consul as an instance of --service, and deregister on exit."),
+            OptionSpec("service", short: "s", .string, help: "Service name to register under (with --register).", environment: "MINDALPHA_SERVICE", valueName: "NAME"),
+            OptionSpec("weight", .integer(0...1_000_000), help: "The weight to register: Meta.balanceFactor, and Weights.Passing (capped at 65535).", default: "200"),
+            OptionSpec("tags", .string, help: "Comma-separated tags to register.", valueName: "A,B"),
+            OptionSpec("check", .choice(["tcp", "ttl"]), help: "The health check to register: Consul connects (tcp), or this process heartbeats (ttl).", default: "tcp"),
+            OptionSpec("advertise", .string, help: "Address to register when listening on a wildcard address.", valueName: "HOST"),
+        ] + ConsulOptions.specs,
         examples: [
             "mindalpha-pool serve --port 9000 --instances 3",
             "mindalpha-pool serve --listen 127.0.0.1:0 --latency 1ms..5ms --error-rate 0.01",
             "mindalpha-pool serve --listen '[::1]:9000' --drop-rate 0.001",
+            "mindalpha-pool serve --port 9000 --instances 3 --register --service ms-serving --weight 100",
         ])
 
     static func configuration(_ args: ParsedArguments) throws(UsageError) -> ServerConfiguration {
@@ -68,6 +75,7 @@ enum ServeCommand {
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         let configuration = try configuration(args)
+        let registrar = try args.flag("register") ? Registrar(args) : nil
         let logger = Logs.make("serve")
         let server: ReferenceServer
         do {
@@ -76,8 +84,17 @@ enum ServeCommand {
             throw CommandError(error.description)
         }
         for address in server.addresses { Output.out("listening on \(describe(address))") }
+        if let registrar {
+            do {
+                try await registrar.register(server.addresses)
+            } catch {
+                try? await server.shutdown()
+                throw error
+            }
+        }
         let signal = await Signals.waitForTermination()
         Output.err("\(signal): draining (up to \(formatDuration(args.duration("drain-timeout")!)))…")
+        await registrar?.deregister()
         try await server.shutdown()
         let s = server.stats.snapshot
         Output.err("answered \(count(s.answered, "request")) on \(count(s.connectionsAccepted, "connection")); \(count(s.badFrames, "bad frame")), \(s.dropped) dropped, \(s.closedByInjection) closed by injection")

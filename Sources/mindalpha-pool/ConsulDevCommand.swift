@@ -1,0 +1,42 @@
+import CommandLineKit
+import ConsulDevAgent
+
+/// `mindalpha-pool consul-dev`: the in-memory Consul-compatible agent.
+enum ConsulDevCommand {
+    static let spec = CommandSpec(
+        name: "consul-dev",
+        summary: "run an in-memory, single-node, Consul-compatible agent for demos and CI",
+        discussion: """
+        Implements, as real Consul does: PUT /v1/agent/service/register, /v1/agent/service/deregister/:id, \
+        /v1/agent/check/pass|warn|fail/:id; GET /v1/health/service/:name (passing, tag, blocking index/wait), \
+        /v1/catalog/services, /v1/catalog/service/:name, /v1/status/leader, /v1/agent/self. TTL checks expire to \
+        critical; TCP and HTTP checks are performed on their interval. Nothing is persisted.
+        """,
+        options: [
+            OptionSpec("listen", short: "l", .hostPort, help: "Address to listen on (port 0 picks a free one).", default: "127.0.0.1:8500"),
+            OptionSpec("node", .string, help: "The node's name.", default: "consul-dev", valueName: "NAME"),
+            OptionSpec("datacenter", .string, help: "The datacenter's name.", default: "dc1", valueName: "DC"),
+            OptionSpec("acl-token", .string, help: "Turn ACLs on (default deny) with this as the one token allowed.", environment: "CONSUL_DEV_ACL_TOKEN", valueName: "TOKEN"),
+        ],
+        examples: [
+            "mindalpha-pool consul-dev &  # then: export CONSUL_HTTP_ADDR=127.0.0.1:8500",
+            "mindalpha-pool consul-dev --listen 127.0.0.1:0",
+        ])
+
+    static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        let listen = args.hostPort("listen")!
+        let agent: ConsulDevAgent
+        do {
+            agent = try await ConsulDevAgent.start(
+                host: listen.host, port: listen.port, nodeName: args.string("node")!, datacenter: args.string("datacenter")!,
+                aclToken: args.string("acl-token"))
+        } catch {
+            throw CommandError("\(error)")
+        }
+        Output.out("consul-dev listening on http://\(agent.address)")
+        let signal = await Signals.waitForTermination()
+        Output.err("\(signal): stopping consul-dev")
+        try await agent.shutdown()
+        return .success
+    }
+}

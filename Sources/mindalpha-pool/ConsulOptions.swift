@@ -1,0 +1,64 @@
+import CommandLineKit
+import Foundation
+import MindAlphaPool
+
+/// The options every Consul-facing command shares, named as the `consul` CLI names them.
+enum ConsulOptions {
+    static let specs: [OptionSpec] = [
+        OptionSpec("consul", .string, help: "Consul's HTTP address: HOST:PORT, http://… or https://… (env CONSUL_HTTP_ADDR; CONSUL_HTTP_SSL=true means https).", default: nil, valueName: "ADDR"),
+        OptionSpec("token", .string, help: "ACL token, sent in X-Consul-Token and never printed (env CONSUL_HTTP_TOKEN).", valueName: "TOKEN"),
+        OptionSpec("token-file", .path, help: "File holding the ACL token (env CONSUL_HTTP_TOKEN_FILE); --token wins over it, it wins over CONSUL_HTTP_TOKEN."),
+        OptionSpec("ca-file", .path, help: "CA certificates (PEM) for https (env CONSUL_CACERT; CONSUL_HTTP_SSL_VERIFY=false skips verification)."),
+        OptionSpec("datacenter", .string, help: "Datacenter to query (dc).", valueName: "DC"),
+    ]
+
+    static let serviceSpecs: [OptionSpec] = [
+        OptionSpec("service", short: "s", .string, help: "The service name in Consul.", environment: "MINDALPHA_SERVICE", valueName: "NAME"),
+        OptionSpec("tag", .string, help: "Only instances with this tag; every given tag must match.", repeatable: true, valueName: "TAG"),
+        OptionSpec("filter", .string, help: "A Consul filter expression.", valueName: "EXPR"),
+        OptionSpec("namespace", .string, help: "Consul Enterprise namespace (ns).", valueName: "NS"),
+        OptionSpec("consistent", .flag, help: "Ask the leader (consistent) instead of any server (stale, the default, as production clients do)."),
+        OptionSpec("target", short: "t", .string, help: "A static instance HOST:PORT[@WEIGHT] instead of Consul.", repeatable: true, valueName: "HOST:PORT[@WEIGHT]"),
+    ]
+
+    /// Resolves the Consul settings; a bad address or unreadable file is a usage error.
+    static func settings(_ args: ParsedArguments, command: String) throws -> ConsulSettings {
+        do {
+            return try ConsulSettings.resolve(
+                address: args.string("consul"),
+                token: args.string("token"),
+                tokenFile: args.string("token-file"),
+                caFile: args.string("ca-file"),
+                datacenter: args.string("datacenter"),
+                environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw UsageError(error.description, command: command)
+        }
+    }
+
+    /// The health query the service options describe.
+    static func query(_ args: ParsedArguments, service: String) -> HealthQuery {
+        HealthQuery(
+            service: service, stale: !args.flag("consistent"), tags: args.strings("tag"),
+            filter: args.string("filter"), namespace: args.string("namespace"))
+    }
+
+    /// `--target HOST:PORT[@WEIGHT]` items as instances: the weight stands for `balanceFactor` (default 200).
+    static func targets(_ args: ParsedArguments, command: String) throws(UsageError) -> [Instance] {
+        try args.strings("target").map { item throws(UsageError) in
+            let parts = item.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let hp = HostPort(parsing: String(parts[0])) else {
+                throw UsageError("--target: '\(item)' is not HOST:PORT[@WEIGHT] (e.g. 127.0.0.1:9000@200)", command: command)
+            }
+            var factor: String?
+            if parts.count == 2 {
+                guard let w = Int(parts[1]), w >= 0 else {
+                    throw UsageError("--target: weight '\(parts[1])' in '\(item)' is not a whole number ≥ 0", command: command)
+                }
+                factor = String(w)
+            }
+            return Instance(host: hp.host, port: hp.port, serviceID: hp.description, serviceName: "(static)", node: "-",
+                            checks: [], consulWeight: 1, balanceFactor: factor)
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import CommandLineKit
+import Foundation
+import MindAlphaPool
+
+/// `mindalpha-pool discover`: what Consul tells every MindAlpha-Serving client, and what the clients make of it.
+enum DiscoverCommand {
+    static let spec = CommandSpec(
+        name: "discover",
+        summary: "resolve the service in Consul: instances, the weight clients compute, share of traffic, lint",
+        discussion: """
+        WEIGHT is what MindAlpha-Serving's Go client computes from Service.Meta["balanceFactor"] (absent or ≤ 0: 200; \
+        not an integer: 0); SHARE is its share of picks; CONSUL WEIGHT is Weights.Passing, which Consul uses only for DNS. \
+        Registrations that make the Go client misbehave are reported under the table (stderr).
+        Exit status: 0 with at least one passing instance; 69 when Consul is unreachable or nothing passes; 2 with --strict \
+        when the lint found anything; 64 for a usage error; 130 when a --watch is interrupted.
+        """,
+        options: ConsulOptions.serviceSpecs + ConsulOptions.specs + [
+            OptionSpec("json", .flag, help: "One JSON document (with --watch, one JSON object per line)."),
+            OptionSpec("all", short: "a", .flag, help: "Include instances that are not passing, with their check status."),
+            OptionSpec("watch", short: "w", .flag, help: "After the table, print each change as it happens, until interrupted."),
+            OptionSpec("strict", .flag, help: "Exit 2 when the registration lint finds anything (for CI)."),
+            OptionSpec("wait", .duration, help: "How long each blocking query may wait in Consul with --watch.", default: "5m"),
+        ],
+        examples: [
+            "mindalpha-pool discover --service ms-serving",
+            "mindalpha-pool discover --service ms-serving --json | jq '.instances[].address'",
+            "mindalpha-pool discover --service ms-serving --watch",
+            "CONSUL_HTTP_ADDR=https://consul:8501 mindalpha-pool discover -s ms-serving --strict",
+        ])
+
+    static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        let statics = try ConsulOptions.targets(args, command: spec.name)
+        let service = args.string("service")
+        if !statics.isEmpty {
+            if service != nil, args.source(of: "service") == .commandLine {
+                throw UsageError("--service and --target cannot be combined; use one or the other", command: spec.name)
+            }
+            if args.flag("watch") { throw UsageError("--watch needs a Consul --service, not --target", command: spec.name) }
+            return report(Snapshot(service: "(static)", source: "--target", instances: statics, index: nil, all: false), args)
+        }
+        guard let service else {
+            throw UsageError("name the service with --service NAME (or MINDALPHA_SERVICE), or give --target HOST:PORT", command: spec.name)
+        }
+        let settings = try ConsulOptions.settings(args, command: spec.name)
+        let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
+        defer { Task { try? await client.shutdown() } }
+        var query = ConsulOptions.query(args, service: service)
+        query.passingOnly = !args.flag("all")
+        let result: HealthResult
+        do {
+            result = try await client.health(query)
+        } catch {
+            throw CommandError(error.description, code: error.isUnreachable ? .unavailable : .failure)
+        }
+        let snapshot = Snapshot(service: service, source: settings.hostPort, instances: result.instances, index: result.index, all: args.flag("all"))
+        let code = report(snapshot, args)
+        guard args.flag("watch") else { return code }
+        return await watch(client: client, query: query, args: args, after: result)
+    }
+
+    struct Snapshot {
+        var service: String
+        var source: String
+        var instances: [Instance]
+        var index: UInt64?
+        var all: Bool
+
+        var passing: [Instance] { instances.filter { $0.status == .passing } }
+        /// The rotation clients see: passing instances only.
+        var fleet: Fleet { Fleet(passing) }
+    }
+
+    /// Prints the table or JSON, the lint; returns the exit code.
+    static func report(_ s: Snapshot, _ args: ParsedArguments) -> ExitCode {
+        let findings = RegistrationLint.check(s.passing)
+        if args.flag("json") {
+            Output.out(json(document(s, findings)))
+        } else {
+            Output.out(table(s))
+        }
+        for finding in findings { Output.err("lint: \(finding.severity == .fleetBreaking ? "FLEET-BREAKING: " : "")\(finding.message)") }
+        if s.passing.isEmpty {
+            Output.err("mindalpha-pool: service '\(s.service)' has no passing instance in consul at \(s.source)\(s.all ? "" : " — run with --all to see the others")")
+            return .unavailable
+        }
+        if args.flag("strict"), !findings.isEmpty { return .thresholdBreached }
+        return .success
+    }
+
+    static func table(_ s: Snapshot) -> String {
+        let fleet = s.fleet
+        let ordered = Fleet(s.instances).instances
+        var header = ["ADDRESS", "WEIGHT", "SHARE", "CONSUL WEIGHT", "NODE", "SERVICE ID", "TAGS"]
+        if s.all { header.insert("STATUS", at: 1) }
+        let rows = ordered.map { i -> [String] in
+            let inRotation = i.status == .passing
+            var row = [
+                i.address, String(i.weight), inRotation ? percent(fleet.share(of: i)) : "-", String(i.consulWeight),
+                i.node, i.serviceID, i.tags.isEmpty ? "-" : i.tags.joined(separator: ","),
+            ]
+            if s.all { row.insert(i.status.rawValue, at: 1) }
+            return row
+        }
+        var summary = "\(count(fleet.instances.count, "passing instance")) · total weight \(fleet.totalWeight) · gcd \(fleet.gcd) · LVS cycle \(count(fleet.cycleLength, "pick"))"
+        if s.all { summary = "\(count(s.instances.count, "instance")), " + summary }
+        if let index = s.index { summary += " · index \(index)" }
+        return (ordered.isEmpty ? "" : TableFormatter.render(header: header, rows: rows) + "\n") + summary
+    }
+
+    static func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
+    // MARK: JSON
+
+    struct Document: Encodable {
+        var service: String
+        var consul: String
+        var index: UInt64?
+        var instances: [InstanceJSON]
+        var lint: [LintJSON]
+        var summary: Summary
+    }
+
+    struct InstanceJSON: Encodable {
+        var address: String
+        var host: String
+        var port: Int
+        var weight: Int
+        var share: Double
+        var consulWeight: Int
+        var balanceFactor: String?
+        var goAddress: String
+        var node: String
+        var serviceID: String
+        var tags: [String]
+        var status: String
+        var checks: [CheckJSON]
+    }
+
+    struct CheckJSON: Encodable { var id, name, status, output: String }
+    struct LintJSON: Encodable { var code, severity, message: String; var serviceIDs: [String] }
+    struct Summary: Encodable { var instances, passing, totalWeight, gcd, cycleLength: Int }
+
+    static func instanceJSON(_ i: Instance, fleet: Fleet) -> InstanceJSON {
+        InstanceJSON(
+            address: i.address, host: i.host, port: i.port, weight: i.weight,
+            share: i.status == .passing ? (fleet.share(of: i) * 1e6).rounded() / 1e6 : 0,
+            consulWeight: i.consulWeight, balanceFactor: i.balanceFactor, goAddress: i.goAddress, node: i.node,
+            serviceID: i.serviceID, tags: i.tags, status: i.status.rawValue,
+            checks: i.checks.map { CheckJSON(id: $0.id, name: $0.name, status: $0.status.rawValue, output: $0.output) })
+    }
+
+    static func document(_ s: Snapshot, _ findings: [LintFinding]) -> Document {
+        let fleet = s.fleet
+        return Document(
+            service: s.service, consul: s.source, index: s.index,
+            instances: Fleet(s.instances).instances.map { instanceJSON($0, fleet: fleet) },
+            lint: findings.map { LintJSON(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message, serviceIDs: $0.serviceIDs) },
+            summary: Summary(instances: s.instances.count, passing: fleet.instances.count, totalWeight: fleet.totalWeight, gcd: fleet.gcd, cycleLength: fleet.cycleLength))
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
+    // MARK: watch
+
+    struct ChangeJSON: Encodable {
+        var event: String
+        var address: String
+        var serviceID: String
+        var weight: Int
+        var previousWeight: Int?
+        var index: UInt64
+        var time: String
+    }
+
+    static func watch(client: ConsulClient, query: HealthQuery, args: ParsedArguments, after first: HealthResult) async -> ExitCode {
+        let asJSON = args.flag("json")
+        let wait = args.duration("wait")!
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var known = first.instances
+                for await event in client.watch(query, wait: wait) {
+                    switch event {
+                    case .initial(let instances, let index):
+                        // The watch's own first answer: report what changed since the table.
+                        let change = InstanceSetChange(from: known, to: instances)
+                        known = instances
+                        if !change.isEmpty { printChange(change, index: index, json: asJSON) }
+                    case .changed(_, let instances, let index):
+                        let change = InstanceSetChange(from: known, to: instances)
+                        known = instances
+                        printChange(change, index: index, json: asJSON)
+                    case .failed(let error, let retryIn):
+                        Output.err("mindalpha-pool: \(error) (retrying in \(formatDuration(retryIn)); keeping the last \(count(known.count, "instance")))")
+                    case .recovered:
+                        Output.err("mindalpha-pool: consul answers again")
+                    }
+                }
+            }
+            group.addTask { _ = await Signals.waitForTermination() }
+            await group.next()
+            group.cancelAll()
+        }
+        return .interrupted
+    }
+
+    static func printChange(_ change: InstanceSetChange, index: UInt64, json asJSON: Bool) {
+        let time = ISO8601DateFormatter().string(from: Date())
+        for i in change.added {
+            Output.out(asJSON
+                ? json(ChangeJSON(event: "added", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
+                : "+ \(i.address) weight \(i.weight) (\(i.serviceID))")
+        }
+        for i in change.removed {
+            Output.out(asJSON
+                ? json(ChangeJSON(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
+                : "- \(i.address) weight \(i.weight) (\(i.serviceID))")
+        }
+        for r in change.reweighted {
+            Output.out(asJSON
+                ? json(ChangeJSON(event: "reweighted", address: r.after.address, serviceID: r.after.serviceID, weight: r.after.weight, previousWeight: r.before.weight, index: index, time: time))
+                : "~ \(r.after.address) weight \(r.before.weight) → \(r.after.weight) (\(r.after.serviceID))")
+        }
+    }
+}
