@@ -124,6 +124,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "MindAlphaWire",
+                "MindAlphaPool",
                 "ConsulDevAgent",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

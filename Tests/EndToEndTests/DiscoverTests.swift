@@ -1,0 +1,234 @@
+import ConsulDevAgent
+import Foundation
+import MindAlphaPool
+import Testing
+import TestSupport
+
+/// `discover`, `consul-dev` and `serve --register` as processes, against a dev agent on port 0.
+@Suite struct DiscoverTests {
+    static func withAgent<T>(aclToken: String? = nil, _ body: (ConsulDevAgent, ConsulClient) async throws -> T) async throws -> T {
+        let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0, aclToken: aclToken)
+        let client = try ConsulClient(settings: ConsulSettings(hostPort: agent.address, token: aclToken))
+        do {
+            let r = try await body(agent, client)
+            try await client.shutdown()
+            try await agent.shutdown()
+            return r
+        } catch {
+            try? await client.shutdown()
+            try? await agent.shutdown()
+            throw error
+        }
+    }
+
+    static func register(_ client: ConsulClient, _ id: String, _ host: String, factor: String?, status: String = "passing") async throws {
+        var r = ServiceRegistration(id: id, name: "ms-serving", address: host, port: 9000, weight: 1, tags: ["v1"],
+                                    check: .init(TTL: "60s", Status: status))
+        if let factor { r.Meta = ["balanceFactor": factor] } else { r.Meta = [:] }
+        try await client.register(r)
+    }
+
+    static func fleet(_ client: ConsulClient) async throws {
+        try await register(client, "ms-1", "10.0.0.1", factor: "100")
+        try await register(client, "ms-2", "10.0.0.2", factor: nil)
+        try await register(client, "ms-3", "10.0.0.3", factor: "100")
+    }
+
+    @Test func tablePrintsWeightsSharesAndSummary() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.fleet(client)
+            let r = try Tool.run(["discover", "--service", "ms-serving", "--consul", agent.address])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stderr.isEmpty)
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 5)
+            #expect(lines[0].hasPrefix("ADDRESS        WEIGHT  SHARE  CONSUL WEIGHT  NODE"))
+            #expect(lines[1].hasPrefix("10.0.0.2:9000  200     50.0%  1"))  // absent balanceFactor: 200
+            #expect(lines[2].hasPrefix("10.0.0.1:9000  100     25.0%"))
+            #expect(lines[3].hasPrefix("10.0.0.3:9000  100     25.0%"))
+            #expect(lines[4].hasPrefix("3 passing instances · total weight 400 · gcd 100 · LVS cycle 4 picks · index "))
+        }
+    }
+
+    @Test func serviceFromTheEnvironment() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.fleet(client)
+            let r = try Tool.run(["discover"], environment: ["MINDALPHA_SERVICE": "ms-serving", "CONSUL_HTTP_ADDR": "http://\(agent.address)"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("10.0.0.2:9000"))
+        }
+    }
+
+    @Test func jsonHasStableKeys() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.fleet(client)
+            try await Self.register(client, "ms-4", "10.0.0.4", factor: "1.5")
+            let r = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--json"])
+            #expect(r.status == 0)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            #expect(Set(doc.keys) == ["service", "consul", "index", "instances", "lint", "summary"])
+            let instances = try #require(doc["instances"] as? [[String: Any]])
+            #expect(instances.map { $0["address"] as? String } == ["10.0.0.2:9000", "10.0.0.1:9000", "10.0.0.3:9000", "10.0.0.4:9000"])
+            #expect(instances.map { $0["weight"] as? Int } == [200, 100, 100, 0])
+            #expect(instances[0]["share"] as? Double == 0.5)
+            #expect(instances[3]["balanceFactor"] as? String == "1.5")
+            let lint = try #require(doc["lint"] as? [[String: Any]])
+            #expect(lint.map { $0["code"] as? String } == ["non-integer-balance-factor"])
+            let summary = try #require(doc["summary"] as? [String: Int])
+            #expect(summary == ["instances": 4, "passing": 4, "totalWeight": 400, "gcd": 100, "cycleLength": 4])
+            #expect(r.stderr.hasPrefix("lint: ms-4 (10.0.0.4:9000): balanceFactor \"1.5\" is not an integer"))
+        }
+    }
+
+    @Test func allShowsNonPassingWithStatus() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.fleet(client)
+            try await Self.register(client, "ms-9", "10.0.0.9", factor: "300", status: "critical")
+            let passing = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address])
+            #expect(!passing.stdout.contains("10.0.0.9"))
+            let all = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--all"])
+            #expect(all.status == 0)
+            let line = try #require(all.stdout.split(separator: "\n").first { $0.hasPrefix("10.0.0.9:9000") })
+            #expect(line.hasPrefix("10.0.0.9:9000  critical  300     -  "))
+            #expect(all.stdout.contains("ADDRESS        STATUS    WEIGHT"))
+        }
+    }
+
+    @Test func strictTurnsLintIntoExit2() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.register(client, "ms-1", "10.0.0.1", factor: "200")
+            try await Self.register(client, "ms-2", "10.0.0.2", factor: "x")  // {200, 0}: the Go client's GCD hangs
+            let lax = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address])
+            #expect(lax.status == 0)
+            #expect(lax.stderr.contains("lint: FLEET-BREAKING: weights are {200, 0}"))
+            let strict = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--strict"])
+            #expect(strict.status == 2)
+            #expect(strict.stdout == lax.stdout)
+            try await client.deregister(serviceID: "ms-2")
+            #expect(try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--strict"]).status == 0)
+        }
+    }
+
+    @Test func exitCodes() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.register(client, "ms-1", "10.0.0.1", factor: "200", status: "critical")
+            let none = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address])
+            #expect(none.status == 69)
+            #expect(none.stderr.contains("service 'ms-serving' has no passing instance in consul at \(agent.address)"))
+            let usage = try Tool.run(["discover", "--consul", agent.address])
+            #expect(usage.status == 64)
+            #expect(usage.stderr.hasPrefix("mindalpha-pool: name the service with --service NAME"))
+            let badAddress = try Tool.run(["discover", "-s", "x", "--consul", "http://a b"])
+            #expect(badAddress.status == 64)
+        }
+        // Nothing listens on the port of an agent that was shut down.
+        let gone = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
+        let address = gone.address
+        try await gone.shutdown()
+        let unreachable = try Tool.run(["discover", "-s", "x", "--consul", address])
+        #expect(unreachable.status == 69)
+        #expect(unreachable.stderr == "mindalpha-pool: consul at \(address) unreachable: connection refused — set --consul or CONSUL_HTTP_ADDR\n")
+        #expect(unreachable.stdout.isEmpty)
+    }
+
+    @Test func theTokenNeverShowsUp() async throws {
+        let token = "b7f1c0de-7oken-never-printed"
+        try await Self.withAgent(aclToken: token) { agent, client in
+            try await Self.fleet(client)
+            var outputs: [Tool.Result] = []
+            let ok = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--token", token, "--json"])
+            #expect(ok.status == 0)
+            outputs.append(ok)
+            outputs.append(try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--all"], environment: ["CONSUL_HTTP_TOKEN": token]))
+            let wrong = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address], environment: ["CONSUL_HTTP_TOKEN": token + "-wrong"])
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.contains("ACL token lacks service:read"))
+            outputs.append(wrong)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
+            try token.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let fromFile = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--token-file", file.path], environment: ["MINDALPHA_LOG_LEVEL": "trace"])
+            #expect(fromFile.status == 0)
+            outputs.append(fromFile)
+            for r in outputs {
+                #expect(!r.stdout.contains("never-printed"))
+                #expect(!r.stderr.contains("never-printed"))
+            }
+        }
+    }
+
+    @Test func staticTargetsAreShownTheSameWay() throws {
+        let r = try Tool.run(["discover", "--target", "127.0.0.1:9001@100", "--target", "[::1]:9002"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("[::1]:9002      200     66.7%"))
+        #expect(r.stdout.contains("127.0.0.1:9001  100     33.3%"))
+        let bad = try Tool.run(["discover", "--target", "127.0.0.1:9001@x"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.hasPrefix("mindalpha-pool: --target: weight 'x' in '127.0.0.1:9001@x' is not a whole number ≥ 0"))
+    }
+
+    @Test func watchPrintsChangesAsTheyHappen() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.fleet(client)
+            let watch = try Tool.start(["discover", "-s", "ms-serving", "--consul", agent.address, "--watch", "--json"])
+            _ = try watch.lines(1)  // the document
+            try await Task.sleep(for: .milliseconds(200))
+            try await Self.register(client, "ms-7", "10.0.0.7", factor: "250")
+            try await Self.register(client, "ms-1", "10.0.0.1", factor: "50")
+            try await client.deregister(serviceID: "ms-3")
+            let events = try watch.lines(4).dropFirst().map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            }
+            #expect(events.map { $0["event"] as? String } == ["added", "reweighted", "removed"])
+            #expect(events[0]["address"] as? String == "10.0.0.7:9000")
+            #expect(events[1]["previousWeight"] as? Int == 100)
+            #expect(events[1]["weight"] as? Int == 50)
+            #expect(try watch.stop(SIGINT) == 130)
+        }
+    }
+
+    @Test func watchTextLines() async throws {
+        try await Self.withAgent { agent, client in
+            try await Self.fleet(client)
+            let watch = try Tool.start(["discover", "-s", "ms-serving", "--consul", agent.address, "--watch"])
+            _ = try watch.lines(5)
+            try await Task.sleep(for: .milliseconds(200))
+            try await Self.register(client, "ms-2", "10.0.0.2", factor: "100")
+            #expect(try watch.lines(6).last == "~ 10.0.0.2:9000 weight 200 → 100 (ms-2)")
+            #expect(try watch.stop(SIGINT) == 130)
+        }
+    }
+
+    @Test func consulDevAndServeRegisterTogether() async throws {
+        let agent = try Tool.start(["consul-dev", "--listen", "127.0.0.1:0"])
+        let line = try #require(try agent.lines(1).first)
+        #expect(line.hasPrefix("consul-dev listening on http://127.0.0.1:"))
+        let address = String(line.dropFirst("consul-dev listening on http://".count))
+        let serve = try Tool.start(["serve", "--port", "0", "--instances", "2", "--threads", "1", "--register", "--service", "fleet", "--weight", "150", "--tags", "a,b", "--consul", address])
+        _ = try serve.lines(2)
+        var found = try Tool.run(["discover", "-s", "fleet", "--consul", address, "--json"])
+        for _ in 0..<50 where found.status != 0 {  // the TCP check passes after the agent's first probe
+            try await Task.sleep(for: .milliseconds(100))
+            found = try Tool.run(["discover", "-s", "fleet", "--consul", address, "--json"])
+        }
+        #expect(found.status == 0, "\(found.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(found.stdout.utf8)) as? [String: Any])
+        let instances = try #require(doc["instances"] as? [[String: Any]])
+        #expect(instances.count == 2)
+        #expect(instances.allSatisfy { $0["weight"] as? Int == 150 && $0["consulWeight"] as? Int == 150 && $0["tags"] as? [String] == ["a", "b"] })
+        #expect(try serve.stop(SIGTERM) == 0)
+        #expect(serve.stderr.contains("deregistered fleet-127.0.0.1-"))
+        #expect(try Tool.run(["discover", "-s", "fleet", "--consul", address, "--all"]).status == 69)
+        #expect(try agent.stop(SIGTERM) == 0)
+    }
+
+    @Test func failedRegistrationIsExit69() async throws {
+        let gone = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
+        let address = gone.address
+        try await gone.shutdown()
+        let r = try Tool.run(["serve", "--port", "0", "--threads", "1", "--register", "--service", "x", "--consul", address])
+        #expect(r.status == 69)
+        #expect(r.stderr.contains("cannot register x-127.0.0.1-"))
+        #expect(r.stderr.contains("unreachable: connection refused"))
+    }
+}
