@@ -15,3 +15,7 @@ seconds=${PERF_SECONDS:-5}
 echo "== serve vs refserver: C refclient, 30 connections, 64-byte requests and answers, server pinned to cpu0"
 echo "   (target: ratio >= 0.7)"
 bash "$refload/compare-server.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17778
+
+echo
+echo "== a change in Consul (consul-dev) to its line on discover --watch: 50 changes (target: p99 <= 100 ms)"
+python3 "$here/scripts/watch-latency.py" "$bin" 50
