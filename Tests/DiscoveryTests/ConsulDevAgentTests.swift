@@ -228,6 +228,25 @@ import Testing
         }
     }
 
+    @Test func httpChecksAreReallyPerformed() async throws {
+        try await Self.withAgent { agent, client in
+            // The agent's own API stands in for a health endpoint: 200 on a known path, 404 elsewhere.
+            try await client.register(Self.registration("ok", address: "127.0.0.1", check: .init(HTTP: "http://\(agent.address)/v1/status/leader", Interval: "100ms")))
+            try await client.register(Self.registration("bad", port: 8081, address: "127.0.0.1", check: .init(HTTP: "http://\(agent.address)/v1/nope", Interval: "100ms")))
+            var all: [Instance] = []
+            for _ in 0..<50 {
+                all = try await client.health(HealthQuery(service: "payments", passingOnly: false)).instances
+                if all.contains(where: { $0.serviceID == "ok" && $0.status == .passing }), all.contains(where: { $0.serviceID == "bad" && $0.checks.last?.output != "" }) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let byID = Dictionary(uniqueKeysWithValues: all.map { ($0.serviceID, $0) })
+            #expect(byID["ok"]?.status == .passing)
+            #expect(byID["ok"]?.checks.last?.output == "HTTP GET http://\(agent.address)/v1/status/leader: 200 OK")
+            #expect(byID["bad"]?.status == .critical)
+            #expect(byID["bad"]?.checks.last?.output.contains(": 404 Not Found") == true)
+        }
+    }
+
     @Test func aclTokenRulesAreConsuls() async throws {
         try await Self.withAgent(aclToken: "root-token") { agent, client in
             try await client.register(Self.registration("p1"))
