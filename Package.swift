@@ -91,6 +91,8 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "MindAlphaWire",
+                "MindAlphaPool",
+                "ConsulDevAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -5,6 +5,7 @@ import MindAlphaPool
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 
 /// `ConsulDevAgent` on 127.0.0.1 port 0, checked against real Consul's shapes, texts and blocking rules.
 @Suite struct ConsulDevAgentTests {
@@ -25,20 +26,6 @@ import Testing
         return Raw(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
     }
 
-    static func withAgent<T>(aclToken: String? = nil, _ body: (ConsulDevAgent, ConsulClient) async throws -> T) async throws -> T {
-        let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0, aclToken: aclToken)
-        let client = try ConsulClient(settings: ConsulSettings(hostPort: agent.address, token: aclToken))
-        do {
-            let result = try await body(agent, client)
-            try await client.shutdown()
-            try await agent.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            try? await agent.shutdown()
-            throw error
-        }
-    }
 
     static func registration(_ id: String, port: Int = 8080, weight: Int = 3, address: String = "10.0.1.21", check: ServiceRegistration.CheckDefinition? = .init(TTL: "15s", Status: "passing")) -> ServiceRegistration {
         ServiceRegistration(id: id, name: "payments", address: address, port: port, weight: weight, tags: ["primary", "v1"], check: check)
@@ -69,7 +56,7 @@ import Testing
     }
 
     @Test func healthMatchesTheFixtureFieldForField() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("payments-1"))
             let r = try await Self.raw(agent, .GET, "/v1/health/service/payments?passing=1&stale=")
             #expect(r.status == 200)
@@ -89,7 +76,7 @@ import Testing
     }
 
     @Test func everyReadCarriesConsulsHeaders() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("p1"))
             for path in ["/v1/health/service/payments", "/v1/catalog/services", "/v1/catalog/service/payments"] {
                 let r = try await Self.raw(agent, .GET, path + "?stale")
@@ -104,7 +91,7 @@ import Testing
     }
 
     @Test func catalogEndpoints() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("p1"))
             var other = Self.registration("p2", port: 8081)
             other.Tags = ["v1", "canary"]
@@ -121,7 +108,7 @@ import Testing
     }
 
     @Test func unknownServiceIsAnEmptyArray() async throws {
-        try await Self.withAgent { agent, _ in
+        try await withDevAgent { agent, _ in
             let r = try await Self.raw(agent, .GET, "/v1/health/service/nothing-here?passing=1")
             #expect(r.status == 200)
             #expect(r.body == "[]")
@@ -129,7 +116,7 @@ import Testing
     }
 
     @Test func errorsAreConsulsOwn() async throws {
-        try await Self.withAgent { agent, _ in
+        try await withDevAgent { agent, _ in
             let cases: [(HTTPMethod, String, String?, Int, String)] = [
                 (.PUT, "/v1/agent/service/deregister/nope", nil, 404, "Unknown service ID \"nope\". Ensure that the service ID is passed, not the service name."),
                 (.PUT, "/v1/agent/check/pass/nope", nil, 404, "Unknown check ID \"nope\". Ensure that the check ID is passed, not the check name."),
@@ -155,7 +142,7 @@ import Testing
     }
 
     @Test func registrationAcceptsTheGoClientsNullsAndCaseInsensitiveKeys() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             let fixture = try ConsulClientTests.fixture("agent-service-register.json")
             #expect(try await Self.raw(agent, .PUT, "/v1/agent/service/register", body: fixture).status == 200)
             #expect(try await Self.raw(agent, .PUT, "/v1/agent/service/register", body: #"{"name": "lower", "port": 7, "check": null, "checks": null}"#).status == 200)
@@ -168,7 +155,7 @@ import Testing
     }
 
     @Test func blockingQueryWakesOnChange() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("p1"))
             let first = try await client.health(HealthQuery(service: "payments"))
             async let blocked = client.health(HealthQuery(service: "payments", index: first.index, wait: .seconds(10)))
@@ -183,7 +170,7 @@ import Testing
     }
 
     @Test func blockingQueryAnswersWhenTheWaitRunsOut() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("p1"))
             let first = try await client.health(HealthQuery(service: "payments"))
             let start = ContinuousClock.now
@@ -195,7 +182,7 @@ import Testing
     }
 
     @Test func ttlChecksExpireToCritical() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("p1", check: .init(TTL: "300ms")))
             #expect(try await client.health(HealthQuery(service: "payments")).instances.isEmpty)
             try await client.updateTTL(checkID: "service:p1", status: .passing, note: "ok")
@@ -208,7 +195,7 @@ import Testing
     }
 
     @Test func tcpChecksAreReallyPerformed() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("up", address: "127.0.0.1", check: .init(TCP: agent.address, Interval: "100ms")))
             // A port that was free a moment ago.
             let probe = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
@@ -229,7 +216,7 @@ import Testing
     }
 
     @Test func httpChecksAreReallyPerformed() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             // The agent's own API stands in for a health endpoint: 200 on a known path, 404 elsewhere.
             try await client.register(Self.registration("ok", address: "127.0.0.1", check: .init(HTTP: "http://\(agent.address)/v1/status/leader", Interval: "100ms")))
             try await client.register(Self.registration("bad", port: 8081, address: "127.0.0.1", check: .init(HTTP: "http://\(agent.address)/v1/nope", Interval: "100ms")))
@@ -248,7 +235,7 @@ import Testing
     }
 
     @Test func aclTokenRulesAreConsuls() async throws {
-        try await Self.withAgent(aclToken: "root-token") { agent, client in
+        try await withDevAgent(aclToken: "root-token") { agent, client in
             try await client.register(Self.registration("p1"))
             #expect(try await client.health(HealthQuery(service: "payments")).instances.count == 1)
             // No token: anonymous, reads filtered to nothing; writes denied.
@@ -262,7 +249,7 @@ import Testing
     }
 
     @Test func watchReportsEveryKindOfChange() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await client.register(Self.registration("p1", weight: 200))
             var events = client.watch(HealthQuery(service: "payments")).makeAsyncIterator()
             guard case let .initial(instances, _)? = await events.next() else { Issue.record("no initial set"); return }

@@ -6,20 +6,6 @@ import TestSupport
 
 /// `discover`, `consul-dev` and `serve --register` as processes, against a dev agent on port 0.
 @Suite struct DiscoverTests {
-    static func withAgent<T>(aclToken: String? = nil, _ body: (ConsulDevAgent, ConsulClient) async throws -> T) async throws -> T {
-        let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0, aclToken: aclToken)
-        let client = try ConsulClient(settings: ConsulSettings(hostPort: agent.address, token: aclToken))
-        do {
-            let r = try await body(agent, client)
-            try await client.shutdown()
-            try await agent.shutdown()
-            return r
-        } catch {
-            try? await client.shutdown()
-            try? await agent.shutdown()
-            throw error
-        }
-    }
 
     static func register(_ client: ConsulClient, _ id: String, _ host: String, factor: String?, status: String = "passing") async throws {
         var r = ServiceRegistration(id: id, name: "ms-serving", address: host, port: 9000, weight: 1, tags: ["v1"],
@@ -35,7 +21,7 @@ import TestSupport
     }
 
     @Test func tablePrintsWeightsSharesAndSummary() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.fleet(client)
             let r = try Tool.run(["discover", "--service", "ms-serving", "--consul", agent.address])
             #expect(r.status == 0, "\(r.stderr)")
@@ -51,7 +37,7 @@ import TestSupport
     }
 
     @Test func serviceFromTheEnvironment() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.fleet(client)
             let r = try Tool.run(["discover"], environment: ["MINDALPHA_SERVICE": "ms-serving", "CONSUL_HTTP_ADDR": "http://\(agent.address)"])
             #expect(r.status == 0, "\(r.stderr)")
@@ -60,7 +46,7 @@ import TestSupport
     }
 
     @Test func jsonHasStableKeys() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.fleet(client)
             try await Self.register(client, "ms-4", "10.0.0.4", factor: "1.5")
             let r = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--json"])
@@ -81,7 +67,7 @@ import TestSupport
     }
 
     @Test func allShowsNonPassingWithStatus() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.fleet(client)
             try await Self.register(client, "ms-9", "10.0.0.9", factor: "300", status: "critical")
             let passing = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address])
@@ -95,7 +81,7 @@ import TestSupport
     }
 
     @Test func strictTurnsLintIntoExit2() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.register(client, "ms-1", "10.0.0.1", factor: "200")
             try await Self.register(client, "ms-2", "10.0.0.2", factor: "x")  // {200, 0}: the Go client's GCD hangs
             let lax = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address])
@@ -110,7 +96,7 @@ import TestSupport
     }
 
     @Test func exitCodes() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.register(client, "ms-1", "10.0.0.1", factor: "200", status: "critical")
             let none = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address])
             #expect(none.status == 69)
@@ -133,7 +119,7 @@ import TestSupport
 
     @Test func theTokenNeverShowsUp() async throws {
         let token = "b7f1c0de-7oken-never-printed"
-        try await Self.withAgent(aclToken: token) { agent, client in
+        try await withDevAgent(aclToken: token) { agent, client in
             try await Self.fleet(client)
             var outputs: [Tool.Result] = []
             let ok = try Tool.run(["discover", "-s", "ms-serving", "--consul", agent.address, "--token", token, "--json"])
@@ -168,13 +154,16 @@ import TestSupport
     }
 
     @Test func watchPrintsChangesAsTheyHappen() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.fleet(client)
             let watch = try Tool.start(["discover", "-s", "ms-serving", "--consul", agent.address, "--watch", "--json"])
             _ = try watch.lines(1)  // the document
             try await Task.sleep(for: .milliseconds(200))
+            // One change at a time: changes made together may arrive in one answer, printed as one batch.
             try await Self.register(client, "ms-7", "10.0.0.7", factor: "250")
+            _ = try watch.lines(2)
             try await Self.register(client, "ms-1", "10.0.0.1", factor: "50")
+            _ = try watch.lines(3)
             try await client.deregister(serviceID: "ms-3")
             let events = try watch.lines(4).dropFirst().map { line in
                 try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -188,7 +177,7 @@ import TestSupport
     }
 
     @Test func watchTextLines() async throws {
-        try await Self.withAgent { agent, client in
+        try await withDevAgent { agent, client in
             try await Self.fleet(client)
             let watch = try Tool.start(["discover", "-s", "ms-serving", "--consul", agent.address, "--watch"])
             _ = try watch.lines(5)
