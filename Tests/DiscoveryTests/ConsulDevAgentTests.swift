@@ -183,11 +183,11 @@ import TestSupport
 
     @Test func ttlChecksExpireToCritical() async throws {
         try await withDevAgent { agent, client in
-            try await client.register(Self.registration("p1", check: .init(TTL: "300ms")))
+            try await client.register(Self.registration("p1", check: .init(TTL: "2s")))
             #expect(try await client.health(HealthQuery(service: "payments")).instances.isEmpty)
             try await client.updateTTL(checkID: "service:p1", status: .passing, note: "ok")
             #expect(try await client.health(HealthQuery(service: "payments")).instances.count == 1)
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(2500))
             let all = try await client.health(HealthQuery(service: "payments", passingOnly: false))
             #expect(all.instances.first?.checks.last?.status == .critical)
             #expect(all.instances.first?.checks.last?.output == "TTL expired")

@@ -195,8 +195,9 @@ import TestSupport
         let address = String(line.dropFirst("consul-dev listening on http://".count))
         let serve = try Tool.start(["serve", "--port", "0", "--instances", "2", "--threads", "1", "--register", "--service", "fleet", "--weight", "150", "--tags", "a,b", "--consul", address])
         _ = try serve.lines(2)
+        // Each TCP check passes after the agent's first probe of it.
         var found = try Tool.run(["discover", "-s", "fleet", "--consul", address, "--json"])
-        for _ in 0..<50 where found.status != 0 {  // the TCP check passes after the agent's first probe
+        for _ in 0..<100 where !found.stdout.contains("\"passing\":2") {
             try await Task.sleep(for: .milliseconds(100))
             found = try Tool.run(["discover", "-s", "fleet", "--consul", address, "--json"])
         }
