@@ -110,6 +110,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["MindAlphaPool"]),
         .testTarget(
             name: "DiscoveryTests",
             dependencies: [
