@@ -8,7 +8,7 @@ enum Program {
         name: "mindalpha-pool",
         version: version,
         summary: "diagnostic and load tool for MindAlpha-Serving fleets",
-        commands: [DiscoverCommand.spec, ServeCommand.spec, ConsulDevCommand.spec],
+        commands: [DiscoverCommand.spec, ScheduleCommand.spec, ServeCommand.spec, ConsulDevCommand.spec],
         epilogue: """
         Exit codes: 0 success · 1 runtime failure · 2 a --fail-if threshold was breached · 64 usage error · \
         69 Consul unreachable or no passing instance · 130 interrupted.
@@ -17,6 +17,7 @@ enum Program {
     static func run(_ command: CommandSpec, _ arguments: ParsedArguments) async throws -> ExitCode {
         switch command.name {
         case DiscoverCommand.spec.name: return try await DiscoverCommand.run(arguments)
+        case ScheduleCommand.spec.name: return try await ScheduleCommand.run(arguments)
         case ServeCommand.spec.name: return try await ServeCommand.run(arguments)
         case ConsulDevCommand.spec.name: return try await ConsulDevCommand.run(arguments)
         default: preconditionFailure("command '\(command.name)' has a spec but no implementation")

@@ -1,0 +1,200 @@
+import CommandLineKit
+import Foundation
+import MindAlphaPool
+
+/// `mindalpha-pool schedule`: the pick sequence weighted round robin produces, and how it matches the weights.
+enum ScheduleCommand {
+    static let spec = CommandSpec(
+        name: "schedule",
+        summary: "simulate the weighted round-robin pick sequence: shares against weights, burstiness",
+        discussion: """
+        Instances come from Consul (--service, with the weight MindAlpha-Serving's Go client computes), from --target, \
+        or from --weights a=4,b=3,c=2 (names or addresses). lvs is the Go client's LVS weighted round robin, pick for \
+        pick (highest weight first, ties by name); smooth is nginx's smooth weighted round robin (same shares, no bursts). \
+        LONGEST RUN is the most consecutive picks of one instance: the burst it takes.
+        """,
+        options: [
+            OptionSpec("weights", .string, help: "Instances as NAME=WEIGHT pairs, comma-separated.", valueName: "A=4,B=3"),
+            OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "lvs (what production clients do) or smooth.", default: "lvs"),
+            OptionSpec("picks", .integer(1...1_000_000), help: "How many picks to show in the sequence (default: one cycle, at most 100)."),
+            OptionSpec("simulate", .integer(1...1_000_000_000), help: "How many picks to count shares and runs over (default: one cycle or 1,000,000, whichever is less)."),
+            OptionSpec("compare", .flag, help: "Show lvs and smooth side by side."),
+            OptionSpec("json", .flag, help: "Everything as one JSON document."),
+        ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
+        examples: [
+            "mindalpha-pool schedule --weights A=4,B=3,C=2",
+            "mindalpha-pool schedule --weights A=200,B=200,C=100 --compare",
+            "mindalpha-pool schedule --service ms-serving --algorithm smooth --json",
+        ])
+
+    /// What one algorithm did over the targets.
+    struct Run {
+        var algorithm: SchedulingAlgorithm
+        var sequence: [String]
+        var picks: [String: Int]
+        var longestRun: [String: Int]
+        var simulated: Int
+    }
+
+    static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        let (targets, findings) = try await resolveTargets(args)
+        let ordered = WeightedTarget.scheduleOrder(targets)
+        let cycle = WeightedTarget.cycleLength(targets)
+        let shown = args.integer("picks") ?? min(cycle, 100)
+        let simulated = args.integer("simulate") ?? min(cycle, 1_000_000)
+        let algorithms: [SchedulingAlgorithm] = args.flag("compare") ? [.lvs, .smooth] : [SchedulingAlgorithm(rawValue: args.string("algorithm")!)!]
+        let runs = algorithms.map { simulate($0, targets, shown: shown, simulated: simulated) }
+        let total = ordered.reduce(0) { $0 + $1.weight }
+        func expected(_ t: WeightedTarget) -> Double { total == 0 ? 1 / Double(ordered.count) : Double(t.weight) / Double(total) }
+
+        if args.flag("json") {
+            Output.out(DiscoverCommand.json(Document(
+                algorithm: runs.count == 1 ? runs[0].algorithm.rawValue : "compare",
+                gcd: WeightedTarget.gcd(targets), cycleLength: cycle, simulated: simulated,
+                sequence: runs[0].sequence,
+                instances: ordered.map { t in
+                    InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
+                                 observedShare: round6(Double(runs[0].picks[t.name, default: 0]) / Double(simulated)),
+                                 picks: runs[0].picks[t.name, default: 0], longestRun: runs[0].longestRun[t.name, default: 0])
+                },
+                compare: runs.count == 1 ? nil : Dictionary(uniqueKeysWithValues: runs.map { r in
+                    (r.algorithm.rawValue, CompareJSON(sequence: r.sequence, instances: ordered.map { t in
+                        InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
+                                     observedShare: round6(Double(r.picks[t.name, default: 0]) / Double(simulated)),
+                                     picks: r.picks[t.name, default: 0], longestRun: r.longestRun[t.name, default: 0])
+                    }))
+                }),
+                lint: findings.map { DiscoverCommand.LintJSON(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message + effect($0), serviceIDs: $0.serviceIDs) })))
+        } else {
+            var out = "\(ordered.count) instance\(ordered.count == 1 ? "" : "s") · gcd \(WeightedTarget.gcd(targets)) · cycle \(cycle) pick\(cycle == 1 ? "" : "s") · simulated \(simulated) picks\n"
+            for r in runs {
+                let cut = r.sequence.count < cycle ? " …" : ""
+                out += "\(r.algorithm.rawValue) sequence (first \(r.sequence.count)): \(r.sequence.joined(separator: " "))\(cut)\n"
+            }
+            var header = ["NAME", "WEIGHT", "EXPECTED"]
+            for r in runs {
+                let p = runs.count == 1 ? "" : r.algorithm.rawValue.uppercased() + " "
+                header += ["\(p)OBSERVED", "\(p)PICKS", "\(p)LONGEST RUN"]
+            }
+            let rows = ordered.map { t -> [String] in
+                var row = [t.name, String(t.weight), DiscoverCommand.percent(expected(t))]
+                for r in runs {
+                    let picks = r.picks[t.name, default: 0]
+                    row += [DiscoverCommand.percent(Double(picks) / Double(simulated)), String(picks), String(r.longestRun[t.name, default: 0])]
+                }
+                return row
+            }
+            out += TableFormatter.render(header: header, rows: rows)
+            Output.out(out)
+        }
+        for finding in findings { Output.err("lint: \(finding.message)\(effect(finding))") }
+        return .success
+    }
+
+    static func round6(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+
+    /// What a registration problem does to the schedule.
+    static func effect(_ f: LintFinding) -> String {
+        switch f.code {
+        case .nonIntegerBalanceFactor: return " — in this schedule it gets no picks"
+        case .gcdNeverTerminates: return " — Go clients never produce this schedule; it is shown with the correct GCD"
+        case .emptyServiceAddress: return " — Go clients send this share to their own host"
+        case .duplicateAddress: return " — this schedule keeps the first, as Go clients do"
+        }
+    }
+
+    static func simulate(_ algorithm: SchedulingAlgorithm, _ targets: [WeightedTarget], shown: Int, simulated: Int) -> Run {
+        var s = algorithm.makeScheduler(targets)
+        var run = Run(algorithm: algorithm, sequence: [], picks: [:], longestRun: [:], simulated: simulated)
+        let names = s.targets.map(\.name)
+        var counts = [Int](repeating: 0, count: names.count), longest = counts
+        var last = -1, streak = 0
+        for i in 0..<max(shown, simulated) {
+            let pick = s.next()!
+            if i < shown { run.sequence.append(names[pick]) }
+            guard i < simulated else { continue }
+            counts[pick] += 1
+            streak = pick == last ? streak + 1 : 1
+            last = pick
+            if streak > longest[pick] { longest[pick] = streak }
+        }
+        for (i, name) in names.enumerated() {
+            run.picks[name] = counts[i]
+            run.longestRun[name] = longest[i]
+        }
+        return run
+    }
+
+    /// The targets from --weights, --target or Consul, and the lint of Consul's (or --target's) registrations.
+    static func resolveTargets(_ args: ParsedArguments) async throws -> ([WeightedTarget], [LintFinding]) {
+        let sources = [args.string("weights") != nil, !args.strings("target").isEmpty, args.source(of: "service") == .commandLine].filter { $0 }.count
+        if sources > 1 { throw UsageError("give one of --weights, --target or --service", command: spec.name) }
+        if let text = args.string("weights") { return (try parseWeights(text), []) }
+        var instances = try ConsulOptions.targets(args, command: spec.name)
+        if instances.isEmpty {
+            guard let service = args.string("service") else {
+                throw UsageError("give --weights A=4,B=3, --target HOST:PORT[@WEIGHT] or --service NAME (or MINDALPHA_SERVICE)", command: spec.name)
+            }
+            let settings = try ConsulOptions.settings(args, command: spec.name)
+            let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
+            defer { Task { try? await client.shutdown() } }
+            do {
+                instances = try await client.health(ConsulOptions.query(args, service: service)).instances
+            } catch {
+                throw CommandError(error.description, code: error.isUnreachable ? .unavailable : .failure)
+            }
+            if instances.isEmpty {
+                throw CommandError("service '\(service)' has no passing instance in consul at \(settings.hostPort)", code: .unavailable)
+            }
+        }
+        let findings = RegistrationLint.check(instances)
+        var seen = Set<String>()
+        let targets = instances.filter { seen.insert($0.address).inserted }.map { WeightedTarget(name: $0.address, weight: $0.weight) }
+        return (targets, findings)
+    }
+
+    /// `A=4,B=3,C=2`; a bad item is a usage error naming it.
+    static func parseWeights(_ text: String) throws(UsageError) -> [WeightedTarget] {
+        var targets: [WeightedTarget] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = parts[0].trimmingCharacters(in: .whitespaces)
+            guard parts.count == 2, !name.isEmpty else {
+                throw UsageError("--weights: '\(item)' is not NAME=WEIGHT (e.g. A=4,B=3)", command: spec.name)
+            }
+            guard let weight = Int(parts[1].trimmingCharacters(in: .whitespaces)), weight >= 0 else {
+                throw UsageError("--weights: '\(item)' has weight '\(parts[1])', not a whole number ≥ 0", command: spec.name)
+            }
+            guard !targets.contains(where: { $0.name == name }) else {
+                throw UsageError("--weights: '\(name)' is given twice", command: spec.name)
+            }
+            targets.append(WeightedTarget(name: name, weight: weight))
+        }
+        return targets
+    }
+
+    struct InstanceJSON: Encodable {
+        var name: String
+        var weight: Int
+        var expectedShare: Double
+        var observedShare: Double
+        var picks: Int
+        var longestRun: Int
+    }
+
+    struct CompareJSON: Encodable {
+        var sequence: [String]
+        var instances: [InstanceJSON]
+    }
+
+    struct Document: Encodable {
+        var algorithm: String
+        var gcd: Int
+        var cycleLength: Int
+        var simulated: Int
+        var sequence: [String]
+        var instances: [InstanceJSON]
+        var compare: [String: CompareJSON]?
+        var lint: [DiscoverCommand.LintJSON]
+    }
+}
