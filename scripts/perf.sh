@@ -19,3 +19,7 @@ bash "$refload/compare-server.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bi
 echo
 echo "== a change in Consul (consul-dev) to its line on discover --watch: 50 changes (target: p99 <= 100 ms)"
 python3 "$here/scripts/watch-latency.py" "$bin" 50
+
+echo
+echo "== scheduler pick cost, 10 vs 10,000 instances, weights 1..100 (target: ratio <= 2)"
+"$(dirname "$bin")/scheduler-bench"
