@@ -19,6 +19,8 @@ final class ServerHandler: ChannelInboundHandler {
     private let stats: ServerStats
     private let logger: Logger
     private let plainBody: ByteBuffer
+    /// Hoisted out of the configuration so the per-request path reads one flag.
+    private let injects: Bool
     private var random = FastRandom()
     /// Bytes of a frame that spans reads.
     private var pendingBytes: ByteBuffer?
@@ -35,6 +37,7 @@ final class ServerHandler: ChannelInboundHandler {
         self.stats = stats
         self.logger = logger
         self.plainBody = ByteBuffer(repeating: 0, count: configuration.responseSize)
+        self.injects = configuration.injects
         self.out = ByteBuffer()
     }
 
@@ -101,7 +104,7 @@ final class ServerHandler: ChannelInboundHandler {
     }
 
     private func handle(_ frame: Frame, context: ChannelHandlerContext) {
-        guard configuration.injects else {
+        guard injects else {
             answer(frame, into: &out)
             answeredInBurst += 1
             return
@@ -145,11 +148,20 @@ final class ServerHandler: ChannelInboundHandler {
         if injectError {
             let response = Response(tensor: .init(scores: []), debugInfo: "injected error (serve --error-rate)")
             buffer.writeResponseFrame(requestID: id, body: ByteBuffer(bytes: response.flatBuffer()))
-        } else if let request = try? Request(flatBuffer: frame.body) {
+        } else if Self.mayBeFlatBuffer(frame.body), let request = try? Request(flatBuffer: frame.body) {
             buffer.writeResponseFrame(requestID: id, body: ByteBuffer(bytes: ReferenceScorer.response(to: request).flatBuffer()))
         } else {
             buffer.writeResponseFrame(requestID: id, body: plainBody)
         }
+    }
+
+    /// A FlatBuffer starts with a root offset inside the buffer, 4-byte aligned: most other bodies fail this at once.
+    @inline(__always)
+    private static func mayBeFlatBuffer(_ body: ByteBuffer) -> Bool {
+        guard body.readableBytes >= 12,
+              let root = body.getInteger(at: body.readerIndex, endianness: .little, as: UInt32.self)
+        else { return false }
+        return root & 3 == 0 && Int(root) <= body.readableBytes - 4
     }
 
     private func flushBurst(context: ChannelHandlerContext) {
