@@ -101,15 +101,13 @@ enum DiscoverCommand {
             if s.all { row.insert(i.status.rawValue, at: 1) }
             return row
         }
-        var summary = "\(count(fleet.instances.count, "passing instance")) · total weight \(fleet.totalWeight) · gcd \(fleet.gcd) · LVS cycle \(count(fleet.cycleLength, "pick"))"
-        if s.all { summary = "\(count(s.instances.count, "instance")), " + summary }
+        var summary = "\(Output.count(fleet.instances.count, "passing instance")) · total weight \(fleet.totalWeight) · gcd \(fleet.gcd) · LVS cycle \(Output.count(fleet.cycleLength, "pick"))"
+        if s.all { summary = "\(Output.count(s.instances.count, "instance")), " + summary }
         if let index = s.index { summary += " · index \(index)" }
         return (ordered.isEmpty ? "" : TableFormatter.render(header: header, rows: rows) + "\n") + summary
     }
 
     static func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
-
-    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
     // MARK: JSON
 
@@ -196,7 +194,7 @@ enum DiscoverCommand {
                         known = instances
                         printChange(change, index: index, json: asJSON)
                     case .failed(let error, let retryIn):
-                        Output.err("mindalpha-pool: \(error) (retrying in \(formatDuration(retryIn)); keeping the last \(count(known.count, "instance")))")
+                        Output.err("mindalpha-pool: \(error) (retrying in \(formatDuration(retryIn)); keeping the last \(Output.count(known.count, "instance")))")
                     case .recovered:
                         Output.err("mindalpha-pool: consul answers again")
                     }

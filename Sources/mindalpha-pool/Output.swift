@@ -6,6 +6,9 @@ enum Output {
         FileHandle.standardOutput.write(Data((text + terminator).utf8))
     }
 
+    /// `1 request`, `2 requests`.
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     static func err(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

@@ -48,21 +48,20 @@ enum ScheduleCommand {
         func expected(_ t: WeightedTarget) -> Double { total == 0 ? 1 / Double(ordered.count) : Double(t.weight) / Double(total) }
 
         if args.flag("json") {
+            func rows(_ r: Run) -> [InstanceJSON] {
+                ordered.map { t in
+                    InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
+                                 observedShare: round6(Double(r.picks[t.name, default: 0]) / Double(simulated)),
+                                 picks: r.picks[t.name, default: 0], longestRun: r.longestRun[t.name, default: 0])
+                }
+            }
             Output.out(DiscoverCommand.json(Document(
                 algorithm: runs.count == 1 ? runs[0].algorithm.rawValue : "compare",
                 gcd: WeightedTarget.gcd(targets), cycleLength: cycle, simulated: simulated,
                 sequence: runs[0].sequence,
-                instances: ordered.map { t in
-                    InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
-                                 observedShare: round6(Double(runs[0].picks[t.name, default: 0]) / Double(simulated)),
-                                 picks: runs[0].picks[t.name, default: 0], longestRun: runs[0].longestRun[t.name, default: 0])
-                },
+                instances: rows(runs[0]),
                 compare: runs.count == 1 ? nil : Dictionary(uniqueKeysWithValues: runs.map { r in
-                    (r.algorithm.rawValue, CompareJSON(sequence: r.sequence, instances: ordered.map { t in
-                        InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
-                                     observedShare: round6(Double(r.picks[t.name, default: 0]) / Double(simulated)),
-                                     picks: r.picks[t.name, default: 0], longestRun: r.longestRun[t.name, default: 0])
-                    }))
+                    (r.algorithm.rawValue, CompareJSON(sequence: r.sequence, instances: rows(r)))
                 }),
                 lint: findings.map { DiscoverCommand.LintJSON(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message + effect($0), serviceIDs: $0.serviceIDs) })))
         } else {

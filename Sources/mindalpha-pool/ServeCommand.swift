@@ -97,11 +97,9 @@ enum ServeCommand {
         await registrar?.deregister()
         try await server.shutdown()
         let s = server.stats.snapshot
-        Output.err("answered \(count(s.answered, "request")) on \(count(s.connectionsAccepted, "connection")); \(count(s.badFrames, "bad frame")), \(s.dropped) dropped, \(s.closedByInjection) closed by injection")
+        Output.err("answered \(Output.count(s.answered, "request")) on \(Output.count(s.connectionsAccepted, "connection")); \(Output.count(s.badFrames, "bad frame")), \(s.dropped) dropped, \(s.closedByInjection) closed by injection")
         return .success
     }
-
-    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
     static func describe(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
