@@ -2,13 +2,14 @@
 # Installs what a fresh Debian machine lacks to build (and, with --tests, to test) mindalpha-pool.
 # Silent and quick when everything is present.
 #   scripts/bootstrap.sh          libreadline-dev (the REPL links GNU readline)
-#   scripts/bootstrap.sh --tests  also flatbuffers-compiler (flatc judges our FlatBuffers in tests)
+#   scripts/bootstrap.sh --tests  also flatbuffers-compiler (flatc judges our FlatBuffers in tests) and openssl
 set -euo pipefail
 
 missing=()
 dpkg -s libreadline-dev >/dev/null 2>&1 || missing+=(libreadline-dev)
 if [ "${1:-}" = "--tests" ]; then
   command -v flatc >/dev/null 2>&1 || missing+=(flatbuffers-compiler)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # a test certificate for Consul over https
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// An HTTP server on 127.0.0.1, port 0, that answers every request with one canned response and records
@@ -23,11 +24,13 @@ final class CannedHTTPServer: Sendable {
         self.channel = channel
     }
 
-    static func start(_ canned: Canned) async throws -> CannedHTTPServer {
+    /// Starts answering; with `tls`, over https.
+    static func start(_ canned: Canned, tls: NIOSSLContext? = nil) async throws -> CannedHTTPServer {
         let log = Log()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(Handler(canned: canned, log: log))
                 }
