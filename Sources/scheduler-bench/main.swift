@@ -36,10 +36,8 @@ func nsPerPick(_ algorithm: SchedulingAlgorithm, _ n: Int, picks: Int) -> Double
 
 for algorithm in SchedulingAlgorithm.allCases {
     let small = nsPerPick(algorithm, 10, picks: 10_000_000)
-    let bigTargets = targets(10_000)
-    let stored = algorithm == .lvs || (WeightedTarget.cycleLength(bigTargets) <= SmoothScheduler.maxCycle
-        && WeightedTarget.cycleLength(bigTargets) * bigTargets.count <= SmoothScheduler.maxBuildSteps)
+    let stored = algorithm == .lvs || SmoothScheduler(targets(10_000)).replaysCycle
     let big = nsPerPick(algorithm, 10_000, picks: stored ? 10_000_000 : 20_000)
-    let note = algorithm == .lvs ? "step algorithm, ≤ 2 steps a pick" : stored ? "stored cycle" : "cycle over the build bound: O(n) step per pick"
+    let note = algorithm == .lvs ? "step algorithm, ≤ 2 steps a pick" : stored ? "stored cycle, built by weight groups" : "cycle over the build bound: O(n) step per pick"
     print(String(format: "%@ ns_per_pick_10=%.2f ns_per_pick_10000=%.2f ratio=%.2f (%@)", algorithm.rawValue, small, big, big / small, note))
 }
