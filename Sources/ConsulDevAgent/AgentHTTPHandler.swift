@@ -46,10 +46,10 @@ final class AgentHTTPHandler: ChannelInboundHandler {
             // Answered once: when the service changes (its index then exceeds the client's) or when `wait` ends.
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
-            let next = router.state.nextToken()
-            pending = next
-            let token = router.state.addWaiter(service: service, token: next) {
-                loop.execute { bound.value.0.finishBlocking(token: next, render: render, keepAlive: keepAlive, version: version, context: bound.value.1) }
+            let token = router.state.nextToken()
+            pending = token
+            router.state.addWaiter(service: service, token: token) {
+                loop.execute { bound.value.0.finishBlocking(token: token, render: render, keepAlive: keepAlive, version: version, context: bound.value.1) }
             }
             pendingService = service
             loop.scheduleTask(in: wait) {
@@ -76,16 +76,8 @@ final class AgentHTTPHandler: ChannelInboundHandler {
         head.headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let bytes { context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil) }
-        let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.futureResult.whenComplete { _ in context.close(promise: nil) } }
-    }
-}
-
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise(_ data: NIOAny) -> EventLoopPromise<Void> {
-        let promise = eventLoop.makePromise(of: Void.self)
-        writeAndFlush(data, promise: promise)
-        return promise
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 }
 

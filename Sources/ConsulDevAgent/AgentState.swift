@@ -186,10 +186,8 @@ final class AgentState: Sendable {
     }
 
     /// Registers `wake` to run once when `service` changes; `token` is for ``cancelWaiter(_:service:)``.
-    @discardableResult
-    func addWaiter(service: String, token: UInt64, _ wake: @escaping @Sendable () -> Void) -> UInt64 {
+    func addWaiter(service: String, token: UInt64, _ wake: @escaping @Sendable () -> Void) {
         store.withLock { s in s.waiters[service, default: [:]][token] = wake }
-        return token
     }
 
     func cancelWaiter(_ token: UInt64, service: String) {

@@ -18,6 +18,7 @@ import Testing
         ("X-Consul-Index", "245"), ("X-Consul-Knownleader", "true"), ("X-Consul-Lastcontact", "0"), ("X-Consul-Query-Backend", "blocking-query"),
     ]
 
+    @discardableResult
     func withClient<T>(_ canned: CannedHTTPServer.Canned, token: String? = nil, _ body: (ConsulClient, CannedHTTPServer) async throws -> T) async throws -> T {
         let server = try await CannedHTTPServer.start(canned)
         let client = try ConsulClient(settings: ConsulSettings(hostPort: "127.0.0.1:\(server.port)", token: token, timeout: .seconds(5)))

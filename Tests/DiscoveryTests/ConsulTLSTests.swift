@@ -25,7 +25,7 @@ import Testing
         let (dir, cert, key) = try Self.certificate()
         defer { try? FileManager.default.removeItem(at: dir) }
         let tls = try NIOSSLContext(configuration: .makeServerConfiguration(
-            certificateChain: NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }, privateKey: .file(key)))
+            certificateChain: NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
         let server = try await CannedHTTPServer.start(.init(status: .ok, headers: ConsulClientTests.consulHeaders, body: "[]"), tls: tls)
         defer { Task { await server.shutdown() } }
         try await body(server.port, cert)

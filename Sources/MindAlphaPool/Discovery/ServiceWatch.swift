@@ -27,7 +27,7 @@ extension ConsulClient {
                     q.index = index
                     q.wait = wait
                     let started = ContinuousClock.now
-                    do {
+                    do throws(ConsulError) {
                         let result = try await health(q)
                         if failures > 0 {
                             failures = 0
@@ -50,14 +50,12 @@ extension ConsulClient {
                         if unchanged, ContinuousClock.now - started < .milliseconds(10) {
                             try? await Task.sleep(for: .milliseconds(50))
                         }
-                    } catch let error as ConsulError {
+                    } catch {
                         if Task.isCancelled { break }
                         failures += 1
                         let backoff = Self.backoff(failures: failures)
                         continuation.yield(.failed(error, retryIn: backoff))
                         try? await Task.sleep(for: backoff)
-                    } catch {
-                        break  // cancelled
                     }
                 }
                 continuation.finish()
