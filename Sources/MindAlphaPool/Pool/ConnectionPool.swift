@@ -1,0 +1,177 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Connections to every instance of a MindAlpha-Serving service, kept per instance and shared by requests,
+/// which are spread over the instances by weighted round robin and matched to responses by request ID.
+///
+/// - Instances come from Consul (followed with blocking queries: new instances get connections and enter the
+///   schedule, removed ones leave it at once and close once their requests finish, weights apply on the next pick;
+///   when Consul fails the last good set stays, and the failure is logged once) or from a fixed list.
+/// - Each instance gets ``PoolConfiguration/maxConnectionsPerInstance`` connections at start; a request takes an
+///   idle one, or else the least loaded while one more is opened; when all are full it waits, first come first
+///   served, until its deadline. Nothing is dialled under the lock.
+/// - A connection that fails fails every request in flight on it at once, with an error naming the instance; an
+///   instance whose connections keep failing is ejected for a while (``EjectionPolicy``).
+///
+/// Three ways to send: ``send(_:timeout:)`` (async), ``submit(_:timeout:sink:tag:)`` (results on the event
+/// loop, nothing allocated per request: what `bench` drives), and ``checkout(timeout:)``/``PooledConnection``
+/// (the Go client's shape: an exclusive connection, given back with ``PooledConnection/checkin(error:)``).
+/// Call ``shutdown(deadline:)`` when done.
+public final class ConnectionPool: Sendable {
+    let core: PoolCore
+    private let consul: ConsulClient?
+    private let watch: Mutex<Task<Void, Never>?>
+    private let stopped = Atomic<Bool>(false)
+
+    private init(core: PoolCore, consul: ConsulClient?) {
+        self.core = core
+        self.consul = consul
+        self.watch = Mutex(nil)
+    }
+
+    public var configuration: PoolConfiguration { core.configuration }
+
+    /// Resolves the instances and starts connecting to them; returns once the instance set is known (requests sent
+    /// before the connections are up wait for them). Throws ``PoolError/discoveryFailed(_:)`` when Consul cannot
+    /// be asked and ``PoolError/noInstances(_:)`` when there is nothing to connect to.
+    public static func start(
+        _ configuration: PoolConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "mindalpha.pool")
+    ) async throws(PoolError) -> ConnectionPool {
+        let core = PoolCore(configuration: configuration, group: eventLoopGroup, logger: logger)
+        switch configuration.source {
+        case let .fixed(instances):
+            guard !instances.isEmpty else { throw .noInstances(configuration.sourceName) }
+            let pool = ConnectionPool(core: core, consul: nil)
+            pool.raiseFileLimit(instances: instances.count)
+            core.update(instances)
+            return pool
+        case let .consul(settings, query):
+            let client: ConsulClient
+            do {
+                client = try ConsulClient(settings: settings, logger: logger)
+            } catch {
+                throw .discoveryFailed("\(error)")
+            }
+            let first: HealthResult
+            do {
+                var once = query
+                once.index = nil
+                first = try await client.health(once)
+            } catch {
+                try? await client.shutdown()
+                throw .discoveryFailed("\(error)")
+            }
+            guard !first.instances.isEmpty else {
+                try? await client.shutdown()
+                throw .discoveryFailed("consul at \(settings.hostPort) has no passing instance of \(query.service) — check `mindalpha-pool discover --service \(query.service) --all`")
+            }
+            let pool = ConnectionPool(core: core, consul: client)
+            pool.raiseFileLimit(instances: first.instances.count)
+            core.update(first.instances)
+            pool.follow(client, query)
+            return pool
+        }
+    }
+
+    private func raiseFileLimit(instances: Int) {
+        let needed = instances * configuration.maxConnectionsPerInstance + 64
+        let limit = FileLimit.raise(to: needed)
+        if limit < needed {
+            core.logger.warning(
+                "open-file limit too low for the connections asked for; some connects will fail",
+                metadata: ["limit": "\(limit)", "needed": "\(needed)", "fix": "raise the hard limit (ulimit -Hn) or lower the connections per instance"])
+        }
+    }
+
+    private func follow(_ client: ConsulClient, _ query: HealthQuery) {
+        let core = self.core
+        let task = Task {
+            for await event in client.watch(query) {
+                switch event {
+                case let .initial(instances, _), let .changed(_, instances, _):
+                    core.update(instances)
+                case let .failed(error, _):
+                    if core.currentDiscoveryError == nil {
+                        core.logger.warning("discovery failing; keeping the last good instance set until consul answers again",
+                                            metadata: ["error": "\(error)"])
+                    }
+                    core.discoveryFailed("\(error)")
+                case .recovered:
+                    core.logger.notice("discovery recovered")
+                    core.discoveryFailed(nil)
+                }
+            }
+        }
+        watch.withLock { $0 = task }
+    }
+
+    // MARK: sending
+
+    /// Sends `body` to the next instance and returns its response. `timeout` (default: the configuration's) covers
+    /// the wait for a connection and for the response. Cancelling the task fails the request with
+    /// ``PoolError/cancelled`` at once; a response that comes later is counted as late and dropped.
+    public func send(_ body: ByteBuffer, timeout: Duration? = nil) async throws(PoolError) -> PoolResponse {
+        let promise = core.group.any().makePromise(of: PoolResponse.self)
+        let ticket = RequestTicket()
+        let request = core.request(body, timeout: timeout, completion: .promise(promise, ticket))
+        do {
+            return try await withTaskCancellationHandler {
+                core.submit(request)
+                return try await promise.futureResult.get()
+            } onCancel: {
+                core.cancel(request, ticket: ticket)
+            }
+        } catch let error as PoolError {
+            throw error
+        } catch {
+            throw .connectionClosed(instance: "?", reason: "\(error)")
+        }
+    }
+
+    /// Sends `body` to the next instance; the result goes to `sink` with `tag`, on an event loop. The path for
+    /// load generators: no task, promise or allocation per request once the connections are warm.
+    public func submit(_ body: ByteBuffer, timeout: Duration? = nil, sink: any ResponseSink, tag: UInt64) {
+        core.submit(core.request(body, timeout: timeout, completion: .sink(sink, tag)))
+    }
+
+    /// Checks out a connection of the next instance for exclusive use, waiting (FIFO) up to `timeout` for an idle
+    /// one. Give it back with ``PooledConnection/checkin(error:)``.
+    public func checkout(timeout: Duration? = nil) async throws(PoolError) -> PooledConnection {
+        let promise = core.group.any().makePromise(of: PoolConnection.self)
+        let request = core.request(ByteBuffer(), timeout: timeout, completion: .checkout(promise))
+        core.submit(request)
+        do {
+            return PooledConnection(connection: try await promise.futureResult.get(), core: core)
+        } catch let error as PoolError {
+            throw error
+        } catch {
+            throw .shuttingDown
+        }
+    }
+
+    // MARK: statistics and shutdown
+
+    /// Per instance: connections open, idle, busy and connecting, requests in flight and waiting, counters, ejection.
+    public func statistics() -> PoolStatistics { core.statistics() }
+
+    /// Stops taking requests (new ones fail with ``PoolError/shuttingDown``, waiting ones too), lets the ones in
+    /// flight finish for up to `deadline`, then closes every connection and stops following discovery. Returns
+    /// when all of that is done; safe to call more than once.
+    public func shutdown(deadline: Duration = .seconds(10)) async {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        watch.withLock { $0?.cancel() }
+        core.drain()
+        let end = ContinuousClock.now + deadline
+        while core.busy, ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        for connection in core.closeAll() {
+            try? await connection.channel.closeFuture.get()
+        }
+        try? await consul?.shutdown()
+    }
+}

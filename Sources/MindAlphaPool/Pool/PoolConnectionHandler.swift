@@ -1,0 +1,202 @@
+import MindAlphaWire
+import NIOCore
+
+/// Writes requests and matches responses by request ID on one connection; many may be in flight at once.
+///
+/// The per-request path allocates nothing once warm: one outbound buffer is reused (cleared and refilled for each
+/// request), the in-flight table keeps its capacity, frames are parsed straight from the inbound buffer, and one
+/// timer per connection stands for every deadline (it fires at the earliest and is re-armed from there).
+final class PoolConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct InFlight {
+        let request: PoolRequest
+        let sentAt: NIODeadline
+        let leased: Bool
+    }
+
+    /// How many recently abandoned request IDs are remembered to tell a late response from an unknown one.
+    static let rememberedAbandoned = 1024
+
+    private let core: PoolCore
+    let id: ConnectionID
+    let key: InstanceKey
+    let address: String
+    private let parser: FrameParser
+    private var inFlight: [UInt64: InFlight] = [:]
+    private var partial: ByteBuffer?
+    private var out = ByteBuffer()
+    private var context: ChannelHandlerContext?
+    /// Set once the connection is failing or closed; later writes fail with it.
+    private var failure: PoolError?
+    /// Whether the pool closed it (not counted as the instance's failure).
+    private var closedByPool = false
+    private var timer: Scheduled<Void>?
+    private var timerAt = NIODeadline.distantFuture
+    private var abandoned = CircularBuffer<UInt64>(initialCapacity: 16)
+    private var abandonedSet = Set<UInt64>()
+    private var expiredScratch: [UInt64] = []
+
+    init(core: PoolCore, id: ConnectionID, key: InstanceKey, address: String, maxFrameSize: Int) {
+        self.core = core
+        self.id = id
+        self.key = key
+        self.address = address
+        self.parser = FrameParser(direction: .response, maxFrameSize: maxFrameSize)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        out = context.channel.allocator.buffer(capacity: 256)
+    }
+
+    // MARK: outbound
+
+    func send(_ request: PoolRequest, leased: Bool) {
+        guard let context, failure == nil else {
+            let error = failure ?? .connectionClosed(instance: address, reason: "closed before the request was written")
+            finish(InFlight(request: request, sentAt: .now(), leased: leased), .failure(error))
+            return
+        }
+        inFlight[request.id] = InFlight(request: request, sentAt: .now(), leased: leased)
+        out.clear()
+        out.writeRequestFrame(requestID: request.id, body: request.body)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        if request.deadline < timerAt { arm(request.deadline, context: context) }
+    }
+
+    func abandon(_ requestID: UInt64, with error: PoolError) {
+        guard let entry = inFlight.removeValue(forKey: requestID) else { return }
+        remember(requestID)
+        finish(entry, .failure(error))
+    }
+
+    func close(failing error: PoolError) {
+        guard let context else { return }
+        closedByPool = true
+        if failure == nil { failure = error }
+        context.close(promise: nil)
+    }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard failure == nil else { return }
+        var input = unwrapInboundIn(data)
+        if partial != nil {
+            partial!.writeBuffer(&input)
+            input = partial!
+            partial = nil
+        }
+        do {
+            while let frame = try parser.next(from: &input) {
+                deliver(frame)
+                if failure != nil { return }
+            }
+        } catch {
+            fail(.protocolViolation(instance: address, error), context: context)
+            return
+        }
+        if input.readableBytes > 0 {
+            var rest = context.channel.allocator.buffer(capacity: max(input.readableBytes, 256))
+            rest.writeBuffer(&input)
+            partial = rest
+        }
+    }
+
+    private func deliver(_ frame: Frame) {
+        let requestID = frame.requestID
+        guard let entry = inFlight.removeValue(forKey: requestID) else {
+            if abandonedSet.remove(requestID) != nil { core.noteLate(key: key) } else { core.noteUnknown(key: key) }
+            return
+        }
+        let now = NIODeadline.now()
+        let response = PoolResponse(
+            requestID: requestID, body: frame.body, instance: address,
+            latencyNanoseconds: (now - entry.sentAt).nanoseconds)
+        finish(entry, .success(response))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        fail(.connectionClosed(instance: address, reason: "\(error)"), context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error: PoolError
+        if let failure {
+            error = failure
+        } else if let partial, let leftover = parser.leftoverError(partial) {
+            error = .protocolViolation(instance: address, leftover)
+        } else {
+            error = .connectionClosed(instance: address, reason: "closed by the instance")
+        }
+        failure = error
+        self.context = nil
+        timer?.cancel()
+        timer = nil
+        core.closed(id, key: key, error: closedByPool ? nil : error)
+        let entries = inFlight
+        inFlight.removeAll()
+        for (_, entry) in entries { finish(entry, .failure(error)) }
+        context.fireChannelInactive()
+    }
+
+    private func fail(_ error: PoolError, context: ChannelHandlerContext) {
+        guard failure == nil else { return }
+        failure = error
+        context.close(promise: nil)
+    }
+
+    // MARK: completion and deadlines
+
+    private func finish(_ entry: InFlight, _ result: Result<PoolResponse, PoolError>) {
+        let errorClass: PoolError.Class?
+        switch result {
+        case .success: errorClass = nil
+        case let .failure(error): errorClass = error.errorClass
+        }
+        if entry.leased {
+            core.countLeased(key: key, error: errorClass)
+        } else {
+            core.finished(id, key: key, error: errorClass)
+        }
+        entry.request.complete(result)
+    }
+
+    private func arm(_ deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer?.cancel()
+        timerAt = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in expire() }
+    }
+
+    /// Fails every request past its deadline and re-arms for the earliest one left.
+    private func expire() {
+        timer = nil
+        timerAt = .distantFuture
+        let now = NIODeadline.now()
+        var next = NIODeadline.distantFuture
+        expiredScratch.removeAll(keepingCapacity: true)
+        for (requestID, entry) in inFlight {
+            if entry.request.deadline <= now {
+                expiredScratch.append(requestID)
+            } else if entry.request.deadline < next {
+                next = entry.request.deadline
+            }
+        }
+        for requestID in expiredScratch {
+            guard let entry = inFlight.removeValue(forKey: requestID) else { continue }
+            remember(requestID)
+            finish(entry, .failure(.timeout(instance: address, after: Duration(entry.request.timeout))))
+        }
+        if next < timerAt, let context { arm(next, context: context) }
+    }
+
+    private func remember(_ requestID: UInt64) {
+        if abandoned.count == Self.rememberedAbandoned, let oldest = abandoned.popFirst() {
+            abandonedSet.remove(oldest)
+        }
+        abandoned.append(requestID)
+        abandonedSet.insert(requestID)
+    }
+}

@@ -1,0 +1,237 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The pool's shared part: the state machine behind a lock, and the I/O it asks for, done outside the lock.
+final class PoolCore: Sendable {
+    typealias State = PoolStateMachine<PoolConnection, PoolRequest>
+
+    let configuration: PoolConfiguration
+    let group: any EventLoopGroup
+    let logger: Logger
+    private let state: Mutex<State>
+    /// Process-wide in the Go client; per pool here. Starts at 1 and is incremented before use (PROTOCOL.md §1.4).
+    private let requestIDs = Atomic<UInt64>(1)
+    private let connectionIDs = Atomic<Int>(0)
+    private let discoveryError = Mutex<String?>(nil)
+
+    init(configuration: PoolConfiguration, group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        let limits = State.Limits(
+            maxConnections: configuration.maxConnectionsPerInstance,
+            maxInFlight: configuration.maxInFlightPerConnection,
+            ejection: configuration.ejection)
+        self.state = Mutex(State(limits: limits, algorithm: configuration.algorithm, sourceName: configuration.sourceName))
+    }
+
+    func nextRequestID() -> UInt64 { requestIDs.add(1, ordering: .relaxed).newValue }
+
+    func request(_ body: ByteBuffer, timeout: Duration?, completion: PoolRequest.Completion) -> PoolRequest {
+        let amount = TimeAmount(timeout ?? configuration.requestTimeout)
+        return PoolRequest(id: nextRequestID(), body: body, deadline: .now() + amount, timeout: amount, completion: completion)
+    }
+
+    // MARK: requests
+
+    /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it.
+    func submit(_ request: PoolRequest) {
+        let pick = state.withLock { $0.pick(request, id: request.id, lease: request.isCheckout, now: .now()) }
+        if let dial = pick.dial { self.dial(dial) }
+        switch pick.decision {
+        case let .send(connection, _, _, request):
+            dispatch(request, on: connection)
+        case let .queued(key):
+            if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
+            let (id, timeout) = (request.id, request.timeout)
+            group.any().scheduleTask(deadline: request.deadline) { [self] in
+                guard let (queued, address) = state.withLock({ $0.cancel(id: id, key: key, countingAs: .unavailable) })
+                else { return }
+                queued.waiter.complete(.failure(.noConnection(instance: address, after: Duration(timeout))))
+            }
+        case let .fail(error, request):
+            group.any().execute { request.complete(.failure(error)) }
+        }
+    }
+
+    /// Writes a request on the connection it was given, or completes a checkout with it.
+    private func dispatch(_ request: PoolRequest, on connection: PoolConnection) {
+        switch request.completion {
+        case let .checkout(promise):
+            promise.succeed(connection)
+        case let .promise(_, ticket?):
+            if ticket.sent(on: connection) {
+                connection.send(request)
+            } else {
+                finished(connection.id, key: connection.key, error: .cancelled)
+                request.complete(.failure(.cancelled))
+            }
+        default:
+            connection.send(request)
+        }
+    }
+
+    /// Takes back an async request whose task was cancelled.
+    func cancel(_ request: PoolRequest, ticket: RequestTicket) {
+        switch ticket.cancel() {
+        case let .queued(key):
+            if let (queued, _) = state.withLock({ $0.cancel(id: request.id, key: key, countingAs: .cancelled) }) {
+                queued.waiter.complete(.failure(.cancelled))
+            }
+        case let .sent(connection):
+            connection.abandon(request.id, with: .cancelled)
+        case .new, .cancelled:
+            break
+        }
+    }
+
+    /// A request on `id` finished; its slot may go to a waiter.
+    func finished(_ id: ConnectionID, key: InstanceKey, error: PoolError.Class?) {
+        let handoff = state.withLock { $0.finished(id, key: key, error: error) }
+        perform(handoff)
+    }
+
+    /// A checked-out connection came back.
+    func checkedIn(_ connection: PoolConnection) {
+        let handoff = state.withLock { $0.finished(connection.id, key: connection.key, error: nil, lease: true) }
+        perform(handoff)
+    }
+
+    func countLeased(key: InstanceKey, error: PoolError.Class?) {
+        state.withLock { $0.countLeased(key: key, error: error) }
+    }
+
+    private func perform(_ handoff: State.Handoff) {
+        switch handoff {
+        case .none:
+            break
+        case let .serve(connection, _, _, queued):
+            dispatch(queued.waiter, on: connection)
+        case let .close(connection):
+            connection.close(failing: .shuttingDown)
+        }
+    }
+
+    func noteLate(key: InstanceKey) { state.withLock { $0.noteLate(key: key) } }
+    func noteUnknown(key: InstanceKey) { state.withLock { $0.noteUnknown(key: key) } }
+
+    // MARK: connections
+
+    func dial(_ dial: State.Dial) {
+        let instance = dial.instance
+        for _ in 0..<dial.count {
+            let id = ConnectionID(raw: connectionIDs.add(1, ordering: .relaxed).newValue)
+            let key = dial.key
+            let maxFrameSize = configuration.maxFrameSize
+            ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(PoolConnectionHandler(
+                            core: self, id: id, key: key, address: instance.address, maxFrameSize: maxFrameSize))
+                    }
+                }
+                .connect(host: instance.host, port: instance.port)
+                .whenComplete { [self] result in
+                    switch result {
+                    case let .success(channel):
+                        guard channel.isActive,
+                              let handler = try? channel.pipeline.syncOperations.handler(type: PoolConnectionHandler.self)
+                        else {
+                            connectFailed(key: key, instance: instance, reason: "closed while connecting")
+                            return
+                        }
+                        connected(PoolConnection(id: id, key: key, address: instance.address, channel: channel, handler: handler))
+                    case let .failure(error):
+                        connectFailed(key: key, instance: instance, reason: Self.describe(connectError: error))
+                    }
+                }
+        }
+    }
+
+    private func connected(_ connection: PoolConnection) {
+        let result = state.withLock { $0.connected(connection.id, key: connection.key, connection: connection) }
+        if result.close { connection.close(failing: .shuttingDown) }
+        for queued in result.serve { dispatch(queued.waiter, on: connection) }
+    }
+
+    private func connectFailed(key: InstanceKey, instance: Instance, reason: String) {
+        let error = PoolError.connectFailed(instance: instance.address, reason: reason)
+        let lost = state.withLock { $0.connectFailed(key: key, error: error, now: .now()) }
+        handle(lost, error: error)
+    }
+
+    /// A connection closed; `error` when it failed rather than being closed by the pool.
+    func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?) {
+        let lost = state.withLock { $0.closed(id, key: key, error: error, now: .now()) }
+        handle(lost, error: error ?? .shuttingDown)
+    }
+
+    private func handle(_ lost: State.Lost, error: PoolError) {
+        if let instance = lost.ejected {
+            logger.warning("instance ejected after repeated connection failures", metadata: [
+                "instance": "\(instance.address)", "last-error": "\(error)",
+            ])
+        }
+        if let dial = lost.dial { self.dial(dial) }
+        for queued in lost.fail { queued.waiter.complete(.failure(error)) }
+    }
+
+    static func describe(connectError error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Too many open files") || text.contains("errno: 24") {
+            return "too many open files: raise the open-file limit (ulimit -n)"
+        }
+        if error is ChannelError, case .connectTimeout(let t) = error as! ChannelError {
+            return "connect timed out after \(Duration(t))"
+        }
+        if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
+            return "\(first.error)"
+        }
+        return text
+    }
+
+    // MARK: discovery
+
+    func update(_ instances: [Instance]) {
+        let updated = state.withLock { $0.update(instances, now: .now()) }
+        for connection in updated.close { connection.close(failing: .shuttingDown) }
+        for dial in updated.dials { self.dial(dial) }
+        for queued in updated.repick { submit(queued.waiter) }
+    }
+
+    func discoveryFailed(_ error: String?) {
+        discoveryError.withLock { $0 = error }
+    }
+
+    var currentDiscoveryError: String? { discoveryError.withLock { $0 } }
+
+    // MARK: shutdown and statistics
+
+    func drain() {
+        let drained = state.withLock { $0.drain() }
+        let waiters = drained.waiters
+        for connection in drained.close { connection.close(failing: .shuttingDown) }
+        for queued in waiters { queued.waiter.complete(.failure(.shuttingDown)) }
+    }
+
+    var busy: Bool { state.withLock { $0.inFlight > 0 || $0.connecting > 0 } }
+
+    func closeAll() -> [PoolConnection] {
+        let all = state.withLock { $0.removeAllConnections() }
+        for connection in all { connection.close(failing: .shuttingDown) }
+        return all
+    }
+
+    func statistics() -> PoolStatistics {
+        let error = currentDiscoveryError
+        return state.withLock { $0.statistics(now: .now(), discoveryError: error) }
+    }
+}
+
+extension PoolCore {
+    func sentOnLease(key: InstanceKey) { state.withLock { $0.sentOnLease(key: key) } }
+}

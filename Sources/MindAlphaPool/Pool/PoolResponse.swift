@@ -1,0 +1,23 @@
+import NIOCore
+
+/// A response, matched to its request by request ID.
+public struct PoolResponse: Sendable {
+    public var requestID: UInt64
+    /// The response body (`data_size` bytes).
+    public var body: ByteBuffer
+    /// The instance that answered (`host:port`).
+    public var instance: String
+    /// From the write of the request to the read of its response, in nanoseconds.
+    public var latencyNanoseconds: Int64
+
+    public var latency: Duration { .nanoseconds(latencyNanoseconds) }
+}
+
+/// Receives results on an event loop, for callers that drive load without a task or a promise per request (the
+/// engine under `bench`). Called on the event loop of the connection that carried the request; results that never
+/// reached a connection (no instance, shutting down, no connection in time) arrive on another event loop of the
+/// pool's group, never from inside ``ConnectionPool/submit(_:timeout:sink:tag:)``.
+public protocol ResponseSink: AnyObject, Sendable {
+    /// `tag` is the value given to ``ConnectionPool/submit(_:timeout:sink:tag:)``.
+    func received(_ result: Result<PoolResponse, PoolError>, tag: UInt64)
+}

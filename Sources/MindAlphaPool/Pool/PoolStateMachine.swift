@@ -1,0 +1,464 @@
+import NIOCore
+
+/// Identifies an instance's entry for the life of the pool.
+struct InstanceKey: Hashable, Sendable {
+    var raw: Int
+}
+
+/// Identifies one connection for the life of the pool.
+public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+    public let raw: Int
+    public var description: String { "#\(raw)" }
+}
+
+/// The pool's decisions, without I/O: which instance and connection a request goes to, who waits, what to
+/// connect and close, when an instance is ejected. Every method returns what the caller must do; the caller holds
+/// the lock around it and does the I/O after releasing it, so nothing is ever dialled or written under the lock.
+///
+/// `Connection` is whatever the caller writes to; `Waiter` is a request (or a checkout) that may have to wait.
+/// Time comes in as `now`, so the logic is tested without clocks or sockets.
+struct PoolStateMachine<Connection, Waiter> {
+    struct Limits: Sendable {
+        var maxConnections: Int
+        var maxInFlight: Int
+        var ejection: EjectionPolicy
+    }
+
+    struct Slot {
+        let id: ConnectionID
+        let connection: Connection
+        var inFlight = 0
+        var leased = false
+
+        var idle: Bool { inFlight == 0 && !leased }
+    }
+
+    /// A request or checkout waiting for a connection of one instance.
+    struct Queued {
+        let id: UInt64
+        let lease: Bool
+        let waiter: Waiter
+    }
+
+    struct InstanceState {
+        var instance: Instance
+        var slots: [Slot] = []
+        var connecting = 0
+        var cursor = 0
+        /// Consecutive connection failures since the last successful response or ejection.
+        var failures = 0
+        /// Consecutive ejections since the last successful response.
+        var ejections = 0
+        var ejectedUntil: NIODeadline?
+        var removed = false
+        var queue = CircularBuffer<Queued>()
+        var counters = RequestCounters()
+
+        init(_ instance: Instance) { self.instance = instance }
+
+        func canServe(_ slot: Slot, lease: Bool, maxInFlight: Int) -> Bool {
+            lease ? slot.idle : !slot.leased && slot.inFlight < maxInFlight
+        }
+
+        /// The connection for the next request: an idle one (round robin), else the least loaded under the limit.
+        mutating func choose(lease: Bool, maxInFlight: Int) -> Int? {
+            let count = slots.count
+            var best = -1
+            var bestLoad = Int.max
+            var j = cursor < count ? cursor : 0
+            for _ in 0..<count {
+                let slot = slots[j]
+                if slot.idle { best = j; break }
+                if !lease, !slot.leased, slot.inFlight < maxInFlight, slot.inFlight < bestLoad {
+                    best = j
+                    bestLoad = slot.inFlight
+                }
+                j = j + 1 == count ? 0 : j + 1
+            }
+            guard best >= 0 else { return nil }
+            cursor = best + 1
+            return best
+        }
+
+        /// Counts a connection failure; returns whether that ejected the instance.
+        mutating func connectionFailed(now: NIODeadline, policy: EjectionPolicy) -> Bool {
+            failures += 1
+            guard policy.threshold > 0, failures >= policy.threshold, ejectedUntil == nil, !removed else { return false }
+            ejections += 1
+            failures = 0
+            ejectedUntil = now + TimeAmount(policy.backoff(ejection: ejections))
+            return true
+        }
+    }
+
+    /// What to do with a request just picked.
+    enum Decision {
+        /// Write it on this connection (its slot is already counted).
+        case send(Connection, ConnectionID, InstanceKey, Waiter)
+        /// It waits in the instance's queue; it comes back from a later call, or from ``cancel(id:key:)``.
+        case queued(InstanceKey)
+        case fail(PoolError, Waiter)
+    }
+
+    /// Open `count` connections to an instance.
+    struct Dial {
+        let key: InstanceKey
+        let instance: Instance
+        let count: Int
+    }
+
+    struct Pick {
+        var decision: Decision
+        var dial: Dial?
+    }
+
+    /// What to do after a request finished or a connection freed up.
+    enum Handoff {
+        case none
+        /// Give this connection to a waiter (a request to write, or a checkout to complete).
+        case serve(Connection, ConnectionID, InstanceKey, Queued)
+        /// The connection is no longer needed (its instance left, or the pool is draining): close it.
+        case close(Connection)
+    }
+
+    /// What to do after a connect succeeded.
+    struct Connected {
+        var close = false
+        var serve: [Queued] = []
+    }
+
+    /// What to do after a connection closed or a connect failed.
+    struct Lost {
+        var fail: [Queued] = []
+        var dial: Dial?
+        var ejected: Instance?
+    }
+
+    /// What to do after the instance set changed.
+    struct Updated {
+        var dials: [Dial] = []
+        var close: [Connection] = []
+        /// Waiters of instances that left: pick again.
+        var repick: [Queued] = []
+    }
+
+    let limits: Limits
+    /// Named in ``PoolError/noInstances(_:)``.
+    let sourceName: String
+    private(set) var draining = false
+    private var states: [InstanceKey: InstanceState] = [:]
+    private var keys: [String: InstanceKey] = [:]
+    private var scheduler: any WeightedScheduler
+    /// `scheduleKeys[i]` is the instance of `scheduler.targets[i]`.
+    private var scheduleKeys: [InstanceKey] = []
+    private var nextKey = 0
+    private var nextExpiry: NIODeadline?
+    /// Failures of requests that never reached an instance.
+    private(set) var unplaced = RequestCounters()
+
+    init(limits: Limits, algorithm: SchedulingAlgorithm, sourceName: String) {
+        self.limits = limits
+        self.sourceName = sourceName
+        self.scheduler = algorithm.makeScheduler([])
+    }
+
+    // MARK: requests
+
+    /// Picks the instance by the scheduler (skipping ejected ones) and a connection of it.
+    mutating func pick(_ waiter: Waiter, id: UInt64, lease: Bool = false, now: NIODeadline) -> Pick {
+        guard !draining else { return fail(.shuttingDown, waiter) }
+        if let expiry = nextExpiry, expiry <= now { reschedule(now: now) }
+        guard let index = scheduler.next() else {
+            if let expiry = nextExpiry {
+                return fail(.allEjected(instances: states.count, retryIn: Duration(expiry - now)), waiter)
+            }
+            return fail(.noInstances(sourceName), waiter)
+        }
+        let key = scheduleKeys[index]
+        let limits = self.limits
+        return modify(key) { s in
+            let j = s.choose(lease: lease, maxInFlight: limits.maxInFlight)
+            var dial: Dial?
+            if j.map({ !s.slots[$0].idle }) ?? true, s.slots.count + s.connecting < limits.maxConnections {
+                s.connecting += 1
+                dial = Dial(key: key, instance: s.instance, count: 1)
+            }
+            guard let j else {
+                s.queue.append(Queued(id: id, lease: lease, waiter: waiter))
+                return Pick(decision: .queued(key), dial: dial)
+            }
+            if lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
+            return Pick(decision: .send(s.slots[j].connection, s.slots[j].id, key, waiter), dial: dial)
+        }
+    }
+
+    private mutating func fail(_ error: PoolError, _ waiter: Waiter) -> Pick {
+        unplaced[error.errorClass] += 1
+        return Pick(decision: .fail(error, waiter))
+    }
+
+    /// Counts a request written on a checked-out connection.
+    mutating func sentOnLease(key: InstanceKey) {
+        if states[key] != nil { states[key]!.counters.sent += 1 }
+    }
+
+    /// Counts the result of a request written on a checked-out connection (its slot is the checkout's).
+    mutating func countLeased(key: InstanceKey, error: PoolError.Class?) {
+        guard states[key] != nil else { return }
+        modify(key) { s in
+            if let error {
+                s.counters[error] += 1
+            } else {
+                s.counters.ok += 1
+                s.failures = 0
+                s.ejections = 0
+            }
+        }
+    }
+
+    /// A request finished (answered, failed or timed out), or a checkout was returned (`lease`). The freed slot
+    /// goes to the instance's first waiter if it can take it.
+    mutating func finished(
+        _ id: ConnectionID, key: InstanceKey, error: PoolError.Class?, lease: Bool = false
+    ) -> Handoff {
+        guard states[key] != nil else { return .none }
+        let limits = self.limits
+        let draining = self.draining
+        let (handoff, gone) = modify(key) { s -> (Handoff, Bool) in
+            if !lease {
+                if let error { s.counters[error] += 1 } else { s.counters.ok += 1 }
+            }
+            if error == nil, !lease {
+                s.failures = 0
+                s.ejections = 0
+            }
+            guard let j = s.slots.firstIndex(where: { $0.id == id }) else { return (.none, false) }
+            if lease { s.slots[j].leased = false } else { s.slots[j].inFlight -= 1 }
+            if draining || s.removed {
+                guard s.slots[j].idle else { return (.none, false) }
+                let slot = s.slots.remove(at: j)
+                return (.close(slot.connection), s.removed && s.slots.isEmpty && s.connecting == 0)
+            }
+            guard let head = s.queue.first, s.canServe(s.slots[j], lease: head.lease, maxInFlight: limits.maxInFlight)
+            else { return (.none, false) }
+            s.queue.removeFirst()
+            if head.lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
+            return (.serve(s.slots[j].connection, s.slots[j].id, key, head), false)
+        }
+        if gone { forget(key) }
+        return handoff
+    }
+
+    /// Takes a waiter out of its queue (its deadline passed, or it was cancelled), counting it as failed; `nil` when
+    /// it already left. Returns the instance's address with it.
+    mutating func cancel(id: UInt64, key: InstanceKey, countingAs errorClass: PoolError.Class) -> (Queued, String)? {
+        guard states[key] != nil else { return nil }
+        return modify(key) { s in
+            guard let i = s.queue.firstIndex(where: { $0.id == id }) else { return nil }
+            let queued = s.queue.remove(at: i)
+            if !queued.lease { s.counters[errorClass] += 1 }
+            return (queued, s.instance.address)
+        }
+    }
+
+    // MARK: connections
+
+    /// A connect finished: the new connection serves the instance's waiters, or is closed when unwanted.
+    mutating func connected(_ id: ConnectionID, key: InstanceKey, connection: Connection) -> Connected {
+        guard states[key] != nil else { return Connected(close: true) }
+        let limits = self.limits
+        let draining = self.draining
+        return modify(key) { s in
+            s.connecting -= 1
+            if draining || s.removed { return Connected(close: true) }
+            s.slots.append(Slot(id: id, connection: connection))
+            let j = s.slots.count - 1
+            var result = Connected()
+            while let head = s.queue.first, s.canServe(s.slots[j], lease: head.lease, maxInFlight: limits.maxInFlight) {
+                s.queue.removeFirst()
+                if head.lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
+                result.serve.append(head)
+            }
+            return result
+        }
+    }
+
+    /// A connect failed.
+    mutating func connectFailed(key: InstanceKey, error: PoolError, now: NIODeadline) -> Lost {
+        guard states[key] != nil else { return Lost() }
+        modify(key) { $0.connecting -= 1 }
+        return lost(key: key, error: error, now: now)
+    }
+
+    /// A connection closed; `error` when it failed rather than being closed by the pool.
+    mutating func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?, now: NIODeadline) -> Lost {
+        guard states[key] != nil else { return Lost() }
+        modify(key) { s in s.slots.removeAll { $0.id == id } }
+        return lost(key: key, error: error, now: now)
+    }
+
+    private mutating func lost(key: InstanceKey, error: PoolError?, now: NIODeadline) -> Lost {
+        let policy = limits.ejection
+        let draining = self.draining
+        var result = Lost()
+        let (ejected, gone) = modify(key) { s -> (Bool, Bool) in
+            let ejected = error != nil && s.connectionFailed(now: now, policy: policy)
+            if ejected { result.ejected = s.instance }
+            if !s.queue.isEmpty, s.slots.isEmpty, s.connecting == 0 {
+                if s.ejectedUntil == nil, !draining, !s.removed, error == nil || !(error!.errorClass == .connect) {
+                    // Demand is waiting and nothing is open or opening: replace the connection.
+                    s.connecting += 1
+                    result.dial = Dial(key: key, instance: s.instance, count: 1)
+                } else {
+                    let failure = error ?? .connectionClosed(instance: s.instance.address, reason: "closed")
+                    while let q = s.queue.popFirst() {
+                        result.fail.append(q)
+                        if !q.lease { s.counters[failure.errorClass] += 1 }
+                    }
+                }
+            }
+            return (ejected, s.removed && s.slots.isEmpty && s.connecting == 0)
+        }
+        if gone { forget(key) } else if ejected { reschedule(now: now) }
+        return result
+    }
+
+    // MARK: discovery
+
+    /// Applies a new instance set: new instances get `maxConnections` connects and enter the schedule; removed ones
+    /// leave it at once, their idle connections close and the rest close when their last request finishes; weights
+    /// apply from the next pick. The first entry for an address wins.
+    mutating func update(_ instances: [Instance], now: NIODeadline) -> Updated {
+        var wanted: [String: Instance] = [:]
+        for instance in instances where wanted[instance.address] == nil { wanted[instance.address] = instance }
+        var result = Updated()
+        for (address, key) in keys where wanted[address] == nil && !states[key]!.removed {
+            let gone = modify(key) { s -> Bool in
+                s.removed = true
+                s.ejectedUntil = nil
+                for slot in s.slots where slot.idle { result.close.append(slot.connection) }
+                s.slots.removeAll { $0.idle }
+                while let q = s.queue.popFirst() { result.repick.append(q) }
+                return s.slots.isEmpty && s.connecting == 0
+            }
+            if gone { forget(key) }
+        }
+        for instance in wanted.values {
+            let key: InstanceKey
+            if let existing = keys[instance.address] {
+                key = existing
+            } else {
+                key = InstanceKey(raw: nextKey)
+                nextKey += 1
+                keys[instance.address] = key
+                states[key] = InstanceState(instance)
+            }
+            let max = limits.maxConnections
+            let draining = self.draining
+            let dial = modify(key) { s -> Dial? in
+                s.instance = instance
+                s.removed = false
+                let missing = draining ? 0 : max - s.slots.count - s.connecting
+                guard missing > 0 else { return nil }
+                s.connecting += missing
+                return Dial(key: key, instance: instance, count: missing)
+            }
+            if let dial { result.dials.append(dial) }
+        }
+        reschedule(now: now)
+        return result
+    }
+
+    /// Instances in the schedule: neither removed nor ejected (ejections that ran out are lifted here).
+    private mutating func reschedule(now: NIODeadline) {
+        var targets: [WeightedTarget] = []
+        nextExpiry = nil
+        for (key, state) in states where !state.removed {
+            if let until = state.ejectedUntil {
+                if until > now {
+                    nextExpiry = min(nextExpiry ?? until, until)
+                    continue
+                }
+                states[key]!.ejectedUntil = nil
+            }
+            targets.append(WeightedTarget(name: state.instance.address, weight: state.instance.weight))
+        }
+        scheduler.update(targets)
+        scheduleKeys = scheduler.targets.map { keys[$0.name]! }
+    }
+
+    private mutating func forget(_ key: InstanceKey) {
+        if let state = states.removeValue(forKey: key) { keys[state.instance.address] = nil }
+    }
+
+    // MARK: shutdown
+
+    /// Stops new requests: returns the waiters to fail and the idle connections to close. Busy connections close
+    /// as their requests finish (``finished(_:key:error:lease:)`` returns ``Handoff/close(_:)``).
+    mutating func drain() -> (waiters: [Queued], close: [Connection]) {
+        draining = true
+        var waiters: [Queued] = []
+        var close: [Connection] = []
+        for key in Array(states.keys) {
+            modify(key) { s in
+                while let q = s.queue.popFirst() {
+                    waiters.append(q)
+                    if !q.lease { s.counters[.shutdown] += 1 }
+                }
+                for slot in s.slots where slot.idle { close.append(slot.connection) }
+                s.slots.removeAll { $0.idle }
+            }
+        }
+        return (waiters, close)
+    }
+
+    /// Every connection still open, forgotten: the last step of shutdown.
+    mutating func removeAllConnections() -> [Connection] {
+        var all: [Connection] = []
+        for key in Array(states.keys) {
+            modify(key) { s in
+                all.append(contentsOf: s.slots.map(\.connection))
+                s.slots.removeAll()
+            }
+        }
+        return all
+    }
+
+    // MARK: statistics
+
+    mutating func noteLate(key: InstanceKey) {
+        if states[key] != nil { states[key]!.counters.late += 1 }
+    }
+
+    mutating func noteUnknown(key: InstanceKey) {
+        if states[key] != nil { states[key]!.counters.unknown += 1 }
+    }
+
+    var connecting: Int { states.values.reduce(0) { $0 + $1.connecting } }
+
+    var inFlight: Int { states.values.reduce(0) { $0 + $1.slots.reduce(0) { $0 + $1.inFlight + ($1.leased ? 1 : 0) } } }
+
+    func statistics(now: NIODeadline, discoveryError: String? = nil) -> PoolStatistics {
+        let order = Dictionary(uniqueKeysWithValues: scheduleKeys.enumerated().map { ($1, $0) })
+        let sorted = states.sorted { a, b in
+            let (x, y) = (order[a.key], order[b.key])
+            if let x, let y { return x < y }
+            if x != nil || y != nil { return x != nil }
+            return (a.value.instance.weight, b.value.instance.address) > (b.value.instance.weight, a.value.instance.address)
+        }
+        let instances = sorted.map { _, s in
+            let idle = s.slots.filter(\.idle).count
+            return PoolStatistics.InstanceStatistics(
+                instance: s.instance, open: s.slots.count, idle: idle, busy: s.slots.count - idle,
+                connecting: s.connecting, inFlight: s.slots.reduce(0) { $0 + $1.inFlight }, waiting: s.queue.count,
+                counters: s.counters,
+                ejectedFor: s.ejectedUntil.flatMap { $0 > now ? Duration($0 - now) : nil }, removed: s.removed)
+        }
+        return PoolStatistics(instances: instances, unplaced: unplaced, discoveryError: discoveryError)
+    }
+
+    /// Runs `body` on an instance's state in place.
+    private mutating func modify<R>(_ key: InstanceKey, _ body: (inout InstanceState) -> R) -> R {
+        body(&states[key]!)
+    }
+}
