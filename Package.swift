@@ -79,6 +79,15 @@ let package = Package(
         ),
         // make perf: the schedulers' pick cost for 10 and 10,000 instances.
         .executableTarget(name: "scheduler-bench", dependencies: ["MindAlphaPool"]),
+        // make perf: the pool's per-request cost (closed loop against refserver) and its scale (10,000 connections).
+        .executableTarget(
+            name: "pool-bench",
+            dependencies: [
+                "MindAlphaPool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "MindAlphaWireTests",
             dependencies: [
@@ -113,6 +122,19 @@ let package = Package(
         ),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
         .testTarget(name: "SchedulingTests", dependencies: ["MindAlphaPool"]),
+        .testTarget(
+            name: "PoolTests",
+            dependencies: [
+                "MindAlphaPool",
+                "MindAlphaServer",
+                "MindAlphaWire",
+                "ConsulDevAgent",
+                "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "DiscoveryTests",
             dependencies: [

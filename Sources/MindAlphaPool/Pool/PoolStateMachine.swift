@@ -177,7 +177,8 @@ struct PoolStateMachine<Connection, Waiter> {
         let key = scheduleKeys[index]
         let limits = self.limits
         return modify(key) { s in
-            let j = s.choose(lease: lease, maxInFlight: limits.maxInFlight)
+            // Strictly first come, first served: nobody overtakes a waiter of this instance.
+            let j = s.queue.isEmpty ? s.choose(lease: lease, maxInFlight: limits.maxInFlight) : nil
             var dial: Dial?
             if j.map({ !s.slots[$0].idle }) ?? true, s.slots.count + s.connecting < limits.maxConnections {
                 s.connecting += 1

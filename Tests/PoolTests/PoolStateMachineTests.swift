@@ -1,0 +1,245 @@
+@testable import MindAlphaPool
+import NIOCore
+import Testing
+
+/// The pool's decisions without sockets: connections are strings, waiters are ints, time is given.
+@Suite struct PoolStateMachineTests {
+    typealias Machine = PoolStateMachine<String, Int>
+
+    static let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    static func instance(_ port: Int, weight: Int) -> Instance {
+        Instance(host: "10.0.0.1", port: port, serviceID: "s\(port)", balanceFactor: String(weight))
+    }
+
+    static func machine(max: Int = 2, inFlight: Int = 1, threshold: Int = 3) -> Machine {
+        Machine(limits: .init(maxConnections: max, maxInFlight: inFlight, ejection: EjectionPolicy(threshold: threshold)),
+                algorithm: .lvs, sourceName: "svc")
+    }
+
+    /// Applies `instances` and opens every connection asked for, named `address#n`.
+    static func start(_ m: inout Machine, _ instances: [Instance]) -> [InstanceKey: String] {
+        var keys: [InstanceKey: String] = [:]
+        var next = 0
+        for dial in m.update(instances, now: t0).dials {
+            keys[dial.key] = dial.instance.address
+            for _ in 0..<dial.count {
+                next += 1
+                _ = m.connected(ConnectionID(raw: next), key: dial.key, connection: "\(dial.instance.address)#\(next)")
+            }
+        }
+        return keys
+    }
+
+    static func sentTo(_ pick: Machine.Pick) -> String? {
+        if case let .send(connection, _, _, _) = pick.decision { return connection }
+        return nil
+    }
+
+    @Test func startDialsTheMaximumPerInstanceAndPicksFollowTheWeights() {
+        var m = Self.machine(max: 3)
+        let dials = m.update([Self.instance(1, weight: 2), Self.instance(2, weight: 1)], now: Self.t0).dials
+        #expect(dials.map(\.count) == [3, 3])
+        var m2 = Self.machine(max: 10, inFlight: 100)
+        _ = Self.start(&m2, [Self.instance(1, weight: 2), Self.instance(2, weight: 1)])
+        var hosts: [String] = []
+        for id in 0..<6 {
+            let pick = m2.pick(id, id: UInt64(id), now: Self.t0)
+            hosts.append(String(Self.sentTo(pick)!.split(separator: "#")[0]))
+        }
+        #expect(hosts == ["10.0.0.1:1", "10.0.0.1:1", "10.0.0.1:2"] + ["10.0.0.1:1", "10.0.0.1:1", "10.0.0.1:2"])
+    }
+
+    @Test func idleConnectionsFirstThenMoreAreOpenedThenTheLeastLoadedIsShared() {
+        var m = Self.machine(max: 2, inFlight: 2)
+        let dial = m.update([Self.instance(1, weight: 1)], now: Self.t0).dials[0]
+        _ = m.connected(ConnectionID(raw: 1), key: dial.key, connection: "a")
+        // One open, one still connecting: the idle one first, then it is shared (no more dials: at the maximum).
+        let first = m.pick(1, id: 1, now: Self.t0)
+        #expect(Self.sentTo(first) == "a" && first.dial == nil)
+        let second = m.pick(2, id: 2, now: Self.t0)
+        #expect(Self.sentTo(second) == "a" && second.dial == nil)
+        // Both slots of "a" are taken and "b" is not up yet: the next one waits.
+        guard case .queued = m.pick(3, id: 3, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        // "b" comes up and takes the waiter at once.
+        let connected = m.connected(ConnectionID(raw: 2), key: dial.key, connection: "b")
+        #expect(connected.serve.map(\.waiter) == [3])
+    }
+
+    @Test func noIdleConnectionBelowTheMaximumOpensAnother() {
+        var m = Self.machine(max: 3, inFlight: 5)
+        let dial = m.update([Self.instance(1, weight: 1)], now: Self.t0).dials[0]
+        #expect(dial.count == 3)
+        _ = m.connected(ConnectionID(raw: 1), key: dial.key, connection: "a")
+        _ = m.connectFailed(key: dial.key, error: .connectFailed(instance: "x", reason: "refused"), now: Self.t0)
+        _ = m.connectFailed(key: dial.key, error: .connectFailed(instance: "x", reason: "refused"), now: Self.t0)
+        #expect(m.pick(1, id: 1, now: Self.t0).dial == nil)  // "a" was idle
+        let busy = m.pick(2, id: 2, now: Self.t0)
+        #expect(Self.sentTo(busy) == "a")
+        #expect(busy.dial?.count == 1)  // none idle, one open of three: open one more, share "a" meanwhile
+    }
+
+    @Test func waitersAreServedFirstComeFirstServed() {
+        var m = Self.machine(max: 1, inFlight: 1)
+        let keys = Self.start(&m, [Self.instance(1, weight: 1)])
+        let key = keys.keys.first!
+        _ = m.pick(0, id: 0, now: Self.t0)
+        for w in 1...3 {
+            guard case .queued = m.pick(w, id: UInt64(w), now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        }
+        var order: [Int] = []
+        for _ in 1...3 {
+            guard case let .serve(_, id, _, queued) = m.finished(ConnectionID(raw: 1), key: key, error: nil) else {
+                Issue.record("expected a handoff"); return
+            }
+            #expect(id == ConnectionID(raw: 1))
+            order.append(queued.waiter)
+        }
+        #expect(order == [1, 2, 3])
+        guard case .none = m.finished(ConnectionID(raw: 1), key: key, error: nil) else { Issue.record("nobody waits"); return }
+        #expect(m.statistics(now: Self.t0).instances[0].counters.ok == 4)
+    }
+
+    @Test func aCancelledWaiterLeavesTheQueueAndIsCounted() {
+        var m = Self.machine(max: 1, inFlight: 1)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(0, id: 10, now: Self.t0)
+        _ = m.pick(1, id: 11, now: Self.t0)
+        _ = m.pick(2, id: 12, now: Self.t0)
+        #expect(m.cancel(id: 11, key: key, countingAs: .unavailable)?.0.waiter == 1)
+        #expect(m.cancel(id: 11, key: key, countingAs: .unavailable) == nil)
+        guard case let .serve(_, _, _, queued) = m.finished(ConnectionID(raw: 1), key: key, error: nil) else {
+            Issue.record("expected a handoff"); return
+        }
+        #expect(queued.waiter == 2)
+        #expect(m.statistics(now: Self.t0).instances[0].counters[.unavailable] == 1)
+    }
+
+    @Test func repeatedConnectionFailuresEjectForABackoffThenTheInstanceComesBack() {
+        var m = Self.machine(max: 1, inFlight: 10, threshold: 2)
+        let keys = Self.start(&m, [Self.instance(1, weight: 1), Self.instance(2, weight: 1)])
+        let bad = keys.first { $0.value == "10.0.0.1:1" }!.key
+        let error = PoolError.connectionClosed(instance: "10.0.0.1:1", reason: "reset")
+        let lost1 = m.closed(ConnectionID(raw: 1), key: bad, error: error, now: Self.t0)
+        #expect(lost1.ejected == nil)
+        let lost2 = m.closed(ConnectionID(raw: 99), key: bad, error: error, now: Self.t0)
+        #expect(lost2.ejected?.address == "10.0.0.1:1")
+        // Ejected: every pick goes to the other instance for one second.
+        for i in 0..<5 {
+            let pick = m.pick(i, id: UInt64(i), now: Self.t0 + .milliseconds(500))
+            #expect(Self.sentTo(pick)?.hasPrefix("10.0.0.1:2") == true)
+        }
+        #expect(m.statistics(now: Self.t0 + .milliseconds(500)).instances.first { $0.instance.port == 1 }?.ejectedFor != nil)
+        // After the backoff it is picked again (and, with nothing open, a connect is asked for).
+        var picked = false
+        for i in 0..<4 {
+            let pick = m.pick(i, id: UInt64(i), now: Self.t0 + .milliseconds(1100))
+            if case let .queued(key) = pick.decision, key == bad, pick.dial != nil { picked = true }
+        }
+        #expect(picked)
+    }
+
+    @Test func whenEveryInstanceIsEjectedRequestsFailAtOnceSayingWhenTheFirstReturns() {
+        var m = Self.machine(max: 1, inFlight: 1, threshold: 1)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.closed(ConnectionID(raw: 1), key: key, error: .connectionClosed(instance: "a", reason: "reset"), now: Self.t0)
+        guard case let .fail(error, _) = m.pick(7, id: 7, now: Self.t0).decision else { Issue.record("expected a failure"); return }
+        #expect(error == .allEjected(instances: 1, retryIn: .seconds(1)))
+        #expect(m.statistics(now: Self.t0).unplaced[.unavailable] == 1)
+    }
+
+    @Test func connectFailuresWithNothingOpenFailTheWaitersOfThatInstance() {
+        var m = Self.machine(max: 1, inFlight: 1, threshold: 0)
+        let dial = m.update([Self.instance(1, weight: 1)], now: Self.t0).dials[0]
+        guard case .queued = m.pick(1, id: 1, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        let error = PoolError.connectFailed(instance: "10.0.0.1:1", reason: "refused")
+        let lost = m.connectFailed(key: dial.key, error: error, now: Self.t0)
+        #expect(lost.fail.map(\.waiter) == [1])
+        #expect(lost.dial == nil)
+    }
+
+    @Test func aLostConnectionWithWaitersAndNothingOpenIsReplaced() {
+        var m = Self.machine(max: 1, inFlight: 1, threshold: 5)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(1, id: 1, now: Self.t0)
+        _ = m.pick(2, id: 2, now: Self.t0)
+        let lost = m.closed(ConnectionID(raw: 1), key: key, error: .connectionClosed(instance: "a", reason: "EOF"), now: Self.t0)
+        #expect(lost.dial?.count == 1)
+        #expect(lost.fail.isEmpty)
+    }
+
+    @Test func removedInstancesLeaveTheScheduleAtOnceAndCloseWhenTheirRequestsFinish() {
+        var m = Self.machine(max: 2, inFlight: 1)
+        let keys = Self.start(&m, [Self.instance(1, weight: 1), Self.instance(2, weight: 1)])
+        let gone = keys.first { $0.value == "10.0.0.1:1" }!.key
+        // One request in flight on each of instance 1's two connections? One: then one idle, one busy.
+        var busy: ConnectionID?
+        for i in 0..<2 {
+            if case let .send(_, id, key, _) = m.pick(i, id: UInt64(i), now: Self.t0).decision, key == gone { busy = id }
+        }
+        #expect(busy != nil)
+        let updated = m.update([Self.instance(2, weight: 1)], now: Self.t0)
+        #expect(updated.close.count == 1)  // the idle one
+        #expect(updated.dials.isEmpty)
+        for i in 0..<4 {
+            #expect(Self.sentTo(m.pick(i, id: UInt64(i), now: Self.t0))?.hasPrefix("10.0.0.1:2") == true)
+            _ = m.finished(ConnectionID(raw: 3 + i % 2), key: keys.first { $0.value == "10.0.0.1:2" }!.key, error: nil)
+        }
+        #expect(m.statistics(now: Self.t0).instances.contains { $0.removed })
+        guard case .close = m.finished(busy!, key: gone, error: nil) else { Issue.record("expected a close"); return }
+        #expect(!m.statistics(now: Self.t0).instances.contains { $0.removed })
+    }
+
+    @Test func aWeightChangeTakesEffectOnTheNextPick() {
+        var m = Self.machine(max: 1, inFlight: 1000)
+        _ = Self.start(&m, [Self.instance(1, weight: 1), Self.instance(2, weight: 1)])
+        _ = m.update([Self.instance(1, weight: 3), Self.instance(2, weight: 1)], now: Self.t0)
+        var counts: [Int: Int] = [:]
+        for i in 0..<400 {
+            if case let .send(connection, _, _, _) = m.pick(i, id: UInt64(i), now: Self.t0).decision {
+                counts[connection.hasPrefix("10.0.0.1:1#") ? 1 : 2, default: 0] += 1
+            }
+        }
+        #expect(counts[1] == 300 && counts[2] == 100)
+    }
+
+    @Test func drainingFailsWaitersClosesIdleConnectionsAndBusyOnesAsTheyFinish() {
+        var m = Self.machine(max: 2, inFlight: 1)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(1, id: 1, now: Self.t0)
+        _ = m.pick(2, id: 2, now: Self.t0)
+        _ = m.pick(3, id: 3, now: Self.t0)
+        let drained = m.drain()
+        #expect(drained.waiters.map(\.waiter) == [3])
+        #expect(drained.close.isEmpty)
+        #expect(m.inFlight == 2)
+        guard case .fail(.shuttingDown, 4) = m.pick(4, id: 4, now: Self.t0).decision else { Issue.record("expected a failure"); return }
+        guard case .close = m.finished(ConnectionID(raw: 1), key: key, error: nil) else { Issue.record("expected a close"); return }
+        #expect(m.inFlight == 1)
+        #expect(m.removeAllConnections().count == 1)
+    }
+
+    @Test func checkoutsTakeOnlyIdleConnectionsAndWaitInTheSameQueue() {
+        var m = Self.machine(max: 1, inFlight: 4)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(1, id: 1, now: Self.t0)  // a request in flight: not idle
+        guard case .queued = m.pick(2, id: 2, lease: true, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        // Nobody overtakes a waiter: a request behind the checkout waits though the connection has room.
+        guard case .queued = m.pick(3, id: 3, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        guard case let .serve(_, _, _, checkout) = m.finished(ConnectionID(raw: 1), key: key, error: nil) else {
+            Issue.record("expected the checkout to get the idle connection"); return
+        }
+        #expect(checkout.waiter == 2 && checkout.lease)
+        guard case let .serve(_, _, _, next) = m.finished(ConnectionID(raw: 1), key: key, error: nil, lease: true) else {
+            Issue.record("expected the request after the checkin"); return
+        }
+        #expect(next.waiter == 3)
+    }
+
+    @Test func noInstancesIsAnErrorNamingTheSource() {
+        var m = Self.machine()
+        guard case .fail(.noInstances("svc"), 1) = m.pick(1, id: 1, now: Self.t0).decision else {
+            Issue.record("expected noInstances"); return
+        }
+    }
+}

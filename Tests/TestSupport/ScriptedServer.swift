@@ -1,0 +1,102 @@
+import Glibc
+import MindAlphaWire
+import NIOCore
+import NIOPosix
+
+/// A misbehaving instance for fault tests: each request frame is answered by a script on 127.0.0.1, port 0.
+public final class ScriptedServer: Sendable {
+    /// What to do with one request.
+    public enum Reply: Sendable {
+        /// A well-formed response with this ID and body.
+        case respond(id: UInt64, body: ByteBuffer)
+        /// These bytes, as they are.
+        case raw(ByteBuffer)
+        /// Close the connection (EOF).
+        case close
+        /// Reset the connection (RST).
+        case reset
+    }
+
+    public let port: Int
+    private let channel: Channel
+
+    private init(port: Int, channel: Channel) {
+        self.port = port
+        self.channel = channel
+    }
+
+    /// Starts a server; `script` gets each request frame and returns the replies, in order.
+    public static func start(_ script: @escaping @Sendable (Frame) -> [Reply]) async throws -> ScriptedServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(FrameDecoder.requests()), Handler(script: script))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+    }
+
+    /// A server that resets every connection as soon as it is accepted.
+    public static func resetting() async throws -> ScriptedServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                ScriptedServer.reset(channel)
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+    }
+
+    /// A port nothing listens on (bound, then closed).
+    public static func closedPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    /// Closes with SO_LINGER 0, so the peer sees a reset.
+    static func reset(_ channel: Channel) {
+        guard let provider = channel as? SocketOptionProvider else { channel.close(promise: nil); return }
+        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    public func stop() async {
+        try? await channel.close()
+    }
+
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = Frame
+        typealias OutboundOut = ByteBuffer
+        let script: @Sendable (Frame) -> [Reply]
+
+        init(script: @escaping @Sendable (Frame) -> [Reply]) { self.script = script }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            for reply in script(unwrapInboundIn(data)) {
+                switch reply {
+                case let .respond(id, body):
+                    var out = context.channel.allocator.buffer(capacity: 40 + body.readableBytes)
+                    out.writeResponseFrame(requestID: id, body: body)
+                    context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+                case let .raw(bytes):
+                    context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+                case .close:
+                    context.close(promise: nil)
+                    return
+                case .reset:
+                    ScriptedServer.reset(context.channel)
+                    return
+                }
+            }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            context.close(promise: nil)
+        }
+    }
+}
