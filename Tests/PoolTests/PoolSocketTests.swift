@@ -1,0 +1,279 @@
+import MindAlphaPool
+import MindAlphaServer
+import MindAlphaWire
+import NIOCore
+import Synchronization
+import TestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct PoolSocketTests {
+    typealias F = PoolFixtures
+
+    @Test func aRequestGoesOutAndItsResponseComesBackMatchedByID() async throws {
+        let server = try await F.server()
+        let pool = try await F.pool([F.instance(F.port(server))])
+        let response = try await pool.send(ByteBuffer(string: "hello"))
+        #expect(response.instance == "127.0.0.1:\(F.port(server))")
+        #expect(response.requestID >= 2)
+        #expect(response.body.readableBytes == 64)
+        let stats = pool.statistics()
+        #expect(stats.totals.sent == 1 && stats.totals.ok == 1)
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func manyRequestsShareOneConnectionAndOutOfOrderAnswersFindTheirRequest() async throws {
+        // Random latency reorders the answers on the single connection.
+        let server = try await F.server(latency: .milliseconds(1)...(.milliseconds(40)))
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1, inFlight: 100)
+        let ids = try await withThrowingTaskGroup(of: (UInt64, UInt64).self) { tasks in
+            for i in 0..<60 {
+                tasks.addTask {
+                    // The reference server answers FlatBuffers it cannot parse with a plain body; what matters is
+                    // the ID: each response must carry its own request's ID.
+                    let r = try await pool.send(ByteBuffer(string: "req-\(i)"))
+                    return (r.requestID, UInt64(i))
+                }
+            }
+            return try await tasks.reduce(into: [UInt64]()) { $0.append($1.0) }
+        }
+        #expect(Set(ids).count == 60)
+        let stats = pool.statistics()
+        #expect(stats.openConnections == 1)
+        #expect(stats.totals.ok == 60 && stats.totals.unknown == 0 && stats.totals.late == 0)
+        #expect(server.stats.snapshot.connectionsAccepted == 1)
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func sharesFollowTheWeights() async throws {
+        let servers = [try await F.server(), try await F.server(), try await F.server()]
+        let weights = [100, 200, 300]
+        let pool = try await F.pool(zip(servers, weights).map { F.instance(F.port($0), weight: $1) })
+        for _ in 0..<600 { _ = try await pool.send(ByteBuffer(string: "x")) }
+        let sent = Dictionary(uniqueKeysWithValues: pool.statistics().instances.map { ($0.instance.weight, $0.counters.ok) })
+        #expect(sent == [100: 100, 200: 200, 300: 300])
+        await pool.shutdown()
+        for server in servers { try await server.shutdown() }
+    }
+
+    @Test func aRefusingInstanceFailsItsRequestsIsEjectedAndTheOthersKeepServing() async throws {
+        let good = try await F.server()
+        let refused = try await ScriptedServer.closedPort()
+        let pool = try await F.pool([F.instance(F.port(good)), F.instance(refused)])
+        var errors: [PoolError.Class: Int] = [:]
+        var ok = 0
+        for _ in 0..<40 {
+            do {
+                _ = try await pool.send(ByteBuffer(string: "x"))
+                ok += 1
+            } catch {
+                errors[error.errorClass, default: 0] += 1
+                #expect(error.instance == "127.0.0.1:\(refused)")
+            }
+        }
+        #expect(Set(errors.keys).isSubset(of: [.connect]))
+        #expect(ok >= 30)
+        let bad = pool.statistics().instances.first { $0.instance.port == refused }!
+        #expect(bad.ejectedFor != nil)
+        #expect(bad.open == 0)
+        await pool.shutdown()
+        try await good.shutdown()
+    }
+
+    @Test func anInstanceThatAcceptsThenResetsFailsWithClosed() async throws {
+        let server = try await ScriptedServer.start { _ in [.reset] }
+        let pool = try await F.pool([F.instance(server.port)], connections: 1, ejection: EjectionPolicy(threshold: 0))
+        let error = await F.failure(pool)
+        #expect(error?.errorClass == .closed)
+        #expect(error?.instance == "127.0.0.1:\(server.port)")
+        // Replaced on demand: the next request gets a new connection (and fails the same way).
+        #expect(await F.failure(pool)?.errorClass == .closed)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func garbageWrongClassAndHugeFramesAreProtocolViolationsThatCloseTheConnection() async throws {
+        let cases: [(String, @Sendable (Frame) -> [ScriptedServer.Reply])] = [
+            ("garbage", { _ in [.raw(ByteBuffer(repeating: 0xAB, count: 64))] }),
+            ("wrong class", { f in
+                var b = ByteBuffer()
+                FrameHeader(dataSize: 1, classID: ProcessorClassID.request, requestID: f.requestID).write(to: &b)
+                b.writeRepeatingByte(0, count: 9)
+                return [.raw(b)]
+            }),
+            ("10 GiB", { f in
+                var b = ByteBuffer()
+                FrameHeader(dataSize: 10 << 30, classID: ProcessorClassID.response, requestID: f.requestID).write(to: &b)
+                b.writeRepeatingByte(0, count: 8)
+                return [.raw(b)]
+            }),
+        ]
+        for (name, script) in cases {
+            let server = try await ScriptedServer.start(script)
+            let pool = try await F.pool([F.instance(server.port)], connections: 1)
+            let error = await F.failure(pool)
+            guard case let .protocolViolation(instance, frameError)? = error else {
+                Issue.record("\(name): expected a protocol violation, got \(String(describing: error))")
+                continue
+            }
+            #expect(instance == "127.0.0.1:\(server.port)")
+            switch name {
+            case "wrong class": #expect(frameError == .wrongClassID(ProcessorClassID.request, expected: ProcessorClassID.response))
+            case "10 GiB": #expect(frameError == .frameTooLarge(announced: (10 << 30) + 8, limit: FrameParser.defaultMaxFrameSize))
+            default: break
+            }
+            try await F.eventually(pool) { $0.openConnections == 0 }
+            await pool.shutdown()
+            await server.stop()
+        }
+    }
+
+    @Test func aResponseForAnUnknownIDIsCountedAndDropped() async throws {
+        let server = try await ScriptedServer.start { f in
+            [.respond(id: 999_999, body: ByteBuffer(string: "stray")), .respond(id: f.requestID, body: ByteBuffer(string: "mine"))]
+        }
+        let pool = try await F.pool([F.instance(server.port)], connections: 1)
+        let response = try await pool.send(ByteBuffer(string: "x"))
+        #expect(String(buffer: response.body) == "mine")
+        let counters = pool.statistics().totals
+        #expect(counters.unknown == 1 && counters.ok == 1 && counters.failed == 0)
+        #expect(pool.statistics().openConnections == 1)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func anInstanceThatNeverAnswersTimesOutAndNothingStaysInFlight() async throws {
+        let server = try await F.server(dropRate: 1)
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let started = ContinuousClock.now
+        let error = await F.failure(pool, timeout: .milliseconds(200))
+        #expect(error == .timeout(instance: "127.0.0.1:\(F.port(server))", after: .milliseconds(200)))
+        #expect(ContinuousClock.now - started < .seconds(2))
+        let stats = pool.statistics()
+        #expect(stats.inFlight == 0 && stats.totals[.timeout] == 1)
+        #expect(stats.openConnections == 1)  // a timeout does not close the connection
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func anAnswerSlowerThanTheTimeoutFailsTheRequestAndIsCountedLate() async throws {
+        let server = try await F.server(latency: .milliseconds(300)...(.milliseconds(300)))
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        #expect(await F.failure(pool, timeout: .milliseconds(50))?.errorClass == .timeout)
+        try await F.eventually(pool) { $0.totals.late == 1 }
+        #expect(pool.statistics().totals.unknown == 0)
+        // The connection still serves.
+        _ = try await pool.send(ByteBuffer(string: "x"), timeout: .seconds(5))
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func requestsWaitFirstComeFirstServedForABusyConnectionUpToTheirDeadline() async throws {
+        let server = try await F.server(latency: .milliseconds(30)...(.milliseconds(30)))
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1, inFlight: 1)
+        let order = Completions()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for i in 0..<5 {
+                tasks.addTask {
+                    _ = try await pool.send(ByteBuffer(string: "\(i)"), timeout: .seconds(5))
+                    order.append(i)
+                }
+                // Queue them in a known order.
+                try await F.eventually(pool) { $0.totals.sent + $0.instances[0].waiting == i + 1 }
+            }
+            try await tasks.waitForAll()
+        }
+        #expect(order.all == [0, 1, 2, 3, 4])
+        // A wait longer than the deadline fails with noConnection.
+        async let slow: PoolResponse = pool.send(ByteBuffer(string: "a"), timeout: .seconds(5))
+        try await F.eventually(pool) { $0.inFlight == 1 }
+        let error = await F.failure(pool, timeout: .milliseconds(10))
+        #expect(error?.errorClass == .unavailable)
+        if case .noConnection = error {} else { Issue.record("expected noConnection, got \(String(describing: error))") }
+        _ = try await slow
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func cancellingTheTaskFailsTheRequestAtOnce() async throws {
+        let server = try await F.server(dropRate: 1)
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let task = Task { try await pool.send(ByteBuffer(string: "x"), timeout: .seconds(30)) }
+        try await F.eventually(pool) { $0.inFlight == 1 }
+        task.cancel()
+        let result = await task.result
+        guard case let .failure(error as PoolError) = result else { Issue.record("expected a failure"); return }
+        #expect(error == .cancelled)
+        #expect(pool.statistics().inFlight == 0)
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func aCheckedOutConnectionIsExclusiveUntilCheckedIn() async throws {
+        let server = try await F.server()
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let connection = try await pool.checkout()
+        let response = try await connection.send(ByteBuffer(string: "x"))
+        #expect(response.instance == connection.instance)
+        // Nobody else gets it meanwhile.
+        let error = await F.failure(pool, timeout: .milliseconds(50))
+        #expect(error?.errorClass == .unavailable)
+        connection.checkin()
+        _ = try await pool.send(ByteBuffer(string: "y"))
+        // A network error closes it; the next request gets a new connection.
+        let again = try await pool.checkout()
+        again.checkin(error: .connectionClosed(instance: again.instance, reason: "test"))
+        _ = try await pool.send(ByteBuffer(string: "z"))
+        #expect(server.stats.snapshot.connectionsAccepted == 2)
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+
+    @Test func shutdownLetsRequestsInFlightFinishRefusesNewOnesAndReturns() async throws {
+        let server = try await F.server(latency: .milliseconds(200)...(.milliseconds(200)))
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        async let inFlight = pool.send(ByteBuffer(string: "x"))
+        try await F.eventually(pool) { $0.inFlight == 1 }
+        await pool.shutdown(deadline: .seconds(5))
+        _ = try await inFlight
+        #expect(await F.failure(pool) == .shuttingDown)
+        try await server.shutdown()
+    }
+
+    @Test func shutdownPastItsDeadlineFailsWhatIsLeftAndStillReturns() async throws {
+        let server = try await F.server(dropRate: 1)
+        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        async let inFlight = pool.send(ByteBuffer(string: "x"), timeout: .seconds(60))
+        try await F.eventually(pool) { $0.inFlight == 1 }
+        await pool.shutdown(deadline: .milliseconds(100))
+        do {
+            _ = try await inFlight
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error as? PoolError == .shuttingDown)
+        }
+        try await server.shutdown()
+    }
+
+    @Test func theEventLoopPathDeliversToASinkWithTheTag() async throws {
+        let server = try await F.server()
+        let pool = try await F.pool([F.instance(F.port(server))])
+        let driver = ClosedLoopDriver(pool: pool, body: ByteBuffer(string: "x"))
+        driver.start(concurrency: 4)
+        try await F.eventually(pool) { $0.totals.ok >= 200 }
+        driver.stop()
+        try await F.eventually(pool) { $0.inFlight == 0 }
+        #expect(driver.counts.failed == 0)
+        #expect(driver.counts.ok == pool.statistics().totals.ok)
+        await pool.shutdown()
+        try await server.shutdown()
+    }
+}
+
+/// The order in which requests completed.
+final class Completions: Sendable {
+    private let values = Mutex<[Int]>([])
+    func append(_ v: Int) { values.withLock { $0.append(v) } }
+    var all: [Int] { values.withLock { $0 } }
+}
