@@ -84,6 +84,7 @@ let package = Package(
             name: "pool-bench",
             dependencies: [
                 "MindAlphaPool",
+                "MindAlphaWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -7,6 +7,36 @@ import Foundation
 import MindAlphaPool
 import NIOCore
 import NIOPosix
+import MindAlphaWire
+import Synchronization
+
+final class BareCounter: Sendable { let n = Atomic<Int>(0) }
+
+final class BareHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    var out = ByteBuffer()
+    var id: UInt64 = 0
+    let counter: BareCounter
+    let parser = FrameParser(direction: .response)
+    var partial: ByteBuffer?
+    init(payload: Int, counter: BareCounter) {
+        out.writeRequestFrame(requestID: 0, body: ByteBuffer(repeating: 0x61, count: payload))
+        self.counter = counter
+    }
+    func channelActive(context: ChannelHandlerContext) { send(context) }
+    func send(_ context: ChannelHandlerContext) {
+        id += 1
+        out.setInteger(id, at: 24, endianness: .little)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = unwrapInboundIn(data)
+        if partial != nil { partial!.writeBuffer(&input); input = partial!; partial = nil }
+        while let _ = try! parser.next(from: &input) { counter.n.add(1, ordering: .relaxed); send(context) }
+        if input.readableBytes > 0 { partial = input }
+    }
+}
 
 func option(_ name: String, _ env: String? = nil, default value: Int) -> Int {
     let args = CommandLine.arguments
@@ -105,6 +135,27 @@ case "scale":
     print("connections=\(open) opened_in=\(opened) ok=\(stats.totals.ok) failed=\(stats.totals.failed)")
     print("rss_before_kib=\(before) rss_after_kib=\(after) rss_per_connection_kib=\(String(format: "%.1f", Double(after - before) / Double(max(open, 1))))")
     await pool.shutdown(deadline: .seconds(5))
+    try await group.shutdownGracefully()
+case "bare":
+    // The ceiling: a handler that rewrites the request ID in one reused buffer and resends from channelRead.
+    let port = option("port", "REF_PORT", default: 17777)
+    let conns = option("conns", "REF_CONNS", default: 30)
+    let payload = option("payload", "REF_PAYLOAD", default: 64)
+    let duration = seconds("seconds", "REF_SECONDS", default: 5)
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let counter = BareCounter()
+    var channels: [Channel] = []
+    for _ in 0..<conns {
+        channels.append(try await ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(BareHandler(payload: payload, counter: counter)) } }
+            .connect(host: "127.0.0.1", port: port).get())
+    }
+    try await Task.sleep(for: .milliseconds(500))
+    let a = counter.n.load(ordering: .relaxed)
+    try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+    let b = counter.n.load(ordering: .relaxed)
+    print("rps=\(Int(Double(b - a) / duration))")
+    for c in channels { try? await c.close() }
     try await group.shutdownGracefully()
 default:
     fail("usage: pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S] | scale --port P --instances K --conns C")

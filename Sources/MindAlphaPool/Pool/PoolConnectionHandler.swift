@@ -24,7 +24,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     let key: InstanceKey
     let address: String
     private let parser: FrameParser
-    private var inFlight: [UInt64: InFlight] = [:]
+    private var inFlight = InFlightTable<InFlight>()
     private var partial: ByteBuffer?
     private var out = ByteBuffer()
     private var context: ChannelHandlerContext?
@@ -59,7 +59,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             finish(InFlight(request: request, sentAt: .now(), leased: leased), .failure(error))
             return
         }
-        inFlight[request.id] = InFlight(request: request, sentAt: .now(), leased: leased)
+        inFlight.insert(request.id, InFlight(request: request, sentAt: .now(), leased: leased))
         out.clear()
         out.writeRequestFrame(requestID: request.id, body: request.body)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
@@ -67,7 +67,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     }
 
     func abandon(_ requestID: UInt64, with error: PoolError) {
-        guard let entry = inFlight.removeValue(forKey: requestID) else { return }
+        guard let entry = inFlight.remove(requestID) else { return }
         remember(requestID)
         finish(entry, .failure(error))
     }
@@ -107,7 +107,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
 
     private func deliver(_ frame: Frame) {
         let requestID = frame.requestID
-        guard let entry = inFlight.removeValue(forKey: requestID) else {
+        guard let entry = inFlight.remove(requestID) else {
             if abandonedSet.remove(requestID) != nil { core.noteLate(key: key) } else { core.noteUnknown(key: key) }
             return
         }
@@ -136,9 +136,8 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         core.closed(id, key: key, error: closedByPool ? nil : error)
-        let entries = inFlight
-        inFlight.removeAll()
-        for (_, entry) in entries { finish(entry, .failure(error)) }
+        let entries = inFlight.removeAll()
+        for entry in entries { finish(entry, .failure(error)) }
         context.fireChannelInactive()
     }
 
@@ -177,7 +176,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         let now = NIODeadline.now()
         var next = NIODeadline.distantFuture
         expiredScratch.removeAll(keepingCapacity: true)
-        for (requestID, entry) in inFlight {
+        inFlight.forEach { requestID, entry in
             if entry.request.deadline <= now {
                 expiredScratch.append(requestID)
             } else if entry.request.deadline < next {
@@ -185,7 +184,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             }
         }
         for requestID in expiredScratch {
-            guard let entry = inFlight.removeValue(forKey: requestID) else { continue }
+            guard let entry = inFlight.remove(requestID) else { continue }
             remember(requestID)
             finish(entry, .failure(.timeout(instance: address, after: Duration(entry.request.timeout))))
         }
@@ -198,5 +197,44 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         }
         abandoned.append(requestID)
         abandonedSet.insert(requestID)
+    }
+}
+
+/// The requests in flight on one connection, by request ID: two parallel arrays searched linearly (the count is
+/// bounded by ``PoolConfiguration/maxInFlightPerConnection``), which beats hashing at the sizes a connection carries
+/// and allocates nothing once grown.
+struct InFlightTable<Entry> {
+    private var ids: [UInt64] = []
+    private var entries: [Entry] = []
+
+    var isEmpty: Bool { ids.isEmpty }
+
+    mutating func insert(_ id: UInt64, _ entry: Entry) {
+        ids.append(id)
+        entries.append(entry)
+    }
+
+    mutating func remove(_ id: UInt64) -> Entry? {
+        guard let i = ids.firstIndex(of: id) else { return nil }
+        let last = ids.count - 1
+        if i != last {
+            ids.swapAt(i, last)
+            entries.swapAt(i, last)
+        }
+        ids.removeLast()
+        return entries.removeLast()
+    }
+
+    func forEach(_ body: (UInt64, Entry) -> Void) {
+        for i in ids.indices { body(ids[i], entries[i]) }
+    }
+
+    /// Empties the table, returning what it held.
+    mutating func removeAll() -> [Entry] {
+        defer {
+            ids.removeAll(keepingCapacity: true)
+            entries.removeAll(keepingCapacity: true)
+        }
+        return entries
     }
 }

@@ -67,11 +67,13 @@ struct PoolStateMachine<Connection, Waiter> {
             var bestLoad = Int.max
             var j = cursor < count ? cursor : 0
             for _ in 0..<count {
-                let slot = slots[j]
-                if slot.idle { best = j; break }
-                if !lease, !slot.leased, slot.inFlight < maxInFlight, slot.inFlight < bestLoad {
+                // Fields, not the slot: copying a slot would retain its connection.
+                let load = slots[j].inFlight
+                let leased = slots[j].leased
+                if load == 0, !leased { best = j; break }
+                if !lease, !leased, load < maxInFlight, load < bestLoad {
                     best = j
-                    bestLoad = slot.inFlight
+                    bestLoad = load
                 }
                 j = j + 1 == count ? 0 : j + 1
             }
@@ -146,7 +148,7 @@ struct PoolStateMachine<Connection, Waiter> {
     /// Named in ``PoolError/noInstances(_:)``.
     let sourceName: String
     private(set) var draining = false
-    private var states: [InstanceKey: InstanceState] = [:]
+    private var states = InstanceTable<InstanceState>()
     private var keys: [String: InstanceKey] = [:]
     private var scheduler: any WeightedScheduler
     /// `scheduleKeys[i]` is the instance of `scheduler.targets[i]`.
@@ -200,12 +202,12 @@ struct PoolStateMachine<Connection, Waiter> {
 
     /// Counts a request written on a checked-out connection.
     mutating func sentOnLease(key: InstanceKey) {
-        if states[key] != nil { states[key]!.counters.sent += 1 }
+        if has(key) { modify(key) { $0.counters.sent += 1 } }
     }
 
     /// Counts the result of a request written on a checked-out connection (its slot is the checkout's).
     mutating func countLeased(key: InstanceKey, error: PoolError.Class?) {
-        guard states[key] != nil else { return }
+        guard has(key) else { return }
         modify(key) { s in
             if let error {
                 s.counters[error] += 1
@@ -222,7 +224,7 @@ struct PoolStateMachine<Connection, Waiter> {
     mutating func finished(
         _ id: ConnectionID, key: InstanceKey, error: PoolError.Class?, lease: Bool = false
     ) -> Handoff {
-        guard states[key] != nil else { return .none }
+        guard has(key) else { return .none }
         let limits = self.limits
         let draining = self.draining
         let (handoff, gone) = modify(key) { s -> (Handoff, Bool) in
@@ -253,7 +255,7 @@ struct PoolStateMachine<Connection, Waiter> {
     /// Takes a waiter out of its queue (its deadline passed, or it was cancelled), counting it as failed; `nil` when
     /// it already left. Returns the instance's address with it.
     mutating func cancel(id: UInt64, key: InstanceKey, countingAs errorClass: PoolError.Class) -> (Queued, String)? {
-        guard states[key] != nil else { return nil }
+        guard has(key) else { return nil }
         return modify(key) { s in
             guard let i = s.queue.firstIndex(where: { $0.id == id }) else { return nil }
             let queued = s.queue.remove(at: i)
@@ -266,7 +268,7 @@ struct PoolStateMachine<Connection, Waiter> {
 
     /// A connect finished: the new connection serves the instance's waiters, or is closed when unwanted.
     mutating func connected(_ id: ConnectionID, key: InstanceKey, connection: Connection) -> Connected {
-        guard states[key] != nil else { return Connected(close: true) }
+        guard has(key) else { return Connected(close: true) }
         let limits = self.limits
         let draining = self.draining
         return modify(key) { s in
@@ -286,14 +288,14 @@ struct PoolStateMachine<Connection, Waiter> {
 
     /// A connect failed.
     mutating func connectFailed(key: InstanceKey, error: PoolError, now: NIODeadline) -> Lost {
-        guard states[key] != nil else { return Lost() }
+        guard has(key) else { return Lost() }
         modify(key) { $0.connecting -= 1 }
         return lost(key: key, error: error, now: now)
     }
 
     /// A connection closed; `error` when it failed rather than being closed by the pool.
     mutating func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?, now: NIODeadline) -> Lost {
-        guard states[key] != nil else { return Lost() }
+        guard has(key) else { return Lost() }
         modify(key) { s in s.slots.removeAll { $0.id == id } }
         return lost(key: key, error: error, now: now)
     }
@@ -333,7 +335,7 @@ struct PoolStateMachine<Connection, Waiter> {
         var wanted: [String: Instance] = [:]
         for instance in instances where wanted[instance.address] == nil { wanted[instance.address] = instance }
         var result = Updated()
-        for (address, key) in keys where wanted[address] == nil && !states[key]!.removed {
+        for (address, key) in keys where wanted[address] == nil && states.contains(key) && !modify(key, { $0.removed }) {
             let gone = modify(key) { s -> Bool in
                 s.removed = true
                 s.ejectedUntil = nil
@@ -352,7 +354,7 @@ struct PoolStateMachine<Connection, Waiter> {
                 key = InstanceKey(raw: nextKey)
                 nextKey += 1
                 keys[instance.address] = key
-                states[key] = InstanceState(instance)
+                states.insert(InstanceState(instance), at: key)
             }
             let max = limits.maxConnections
             let draining = self.draining
@@ -374,13 +376,13 @@ struct PoolStateMachine<Connection, Waiter> {
     private mutating func reschedule(now: NIODeadline) {
         var targets: [WeightedTarget] = []
         nextExpiry = nil
-        for (key, state) in states where !state.removed {
+        for (key, state) in states.all where !state.removed {
             if let until = state.ejectedUntil {
                 if until > now {
                     nextExpiry = min(nextExpiry ?? until, until)
                     continue
                 }
-                states[key]!.ejectedUntil = nil
+                modify(key) { $0.ejectedUntil = nil }
             }
             targets.append(WeightedTarget(name: state.instance.address, weight: state.instance.weight))
         }
@@ -389,7 +391,7 @@ struct PoolStateMachine<Connection, Waiter> {
     }
 
     private mutating func forget(_ key: InstanceKey) {
-        if let state = states.removeValue(forKey: key) { keys[state.instance.address] = nil }
+        if let state = states.remove(key) { keys[state.instance.address] = nil }
     }
 
     // MARK: shutdown
@@ -400,7 +402,7 @@ struct PoolStateMachine<Connection, Waiter> {
         draining = true
         var waiters: [Queued] = []
         var close: [Connection] = []
-        for key in Array(states.keys) {
+        for (key, _) in states.all {
             modify(key) { s in
                 while let q = s.queue.popFirst() {
                     waiters.append(q)
@@ -416,7 +418,7 @@ struct PoolStateMachine<Connection, Waiter> {
     /// Every connection still open, forgotten: the last step of shutdown.
     mutating func removeAllConnections() -> [Connection] {
         var all: [Connection] = []
-        for key in Array(states.keys) {
+        for (key, _) in states.all {
             modify(key) { s in
                 all.append(contentsOf: s.slots.map(\.connection))
                 s.slots.removeAll()
@@ -428,24 +430,24 @@ struct PoolStateMachine<Connection, Waiter> {
     // MARK: statistics
 
     mutating func noteLate(key: InstanceKey) {
-        if states[key] != nil { states[key]!.counters.late += 1 }
+        if has(key) { modify(key) { $0.counters.late += 1 } }
     }
 
     mutating func noteUnknown(key: InstanceKey) {
-        if states[key] != nil { states[key]!.counters.unknown += 1 }
+        if has(key) { modify(key) { $0.counters.unknown += 1 } }
     }
 
-    var connecting: Int { states.values.reduce(0) { $0 + $1.connecting } }
+    var connecting: Int { states.all.reduce(0) { $0 + $1.1.connecting } }
 
-    var inFlight: Int { states.values.reduce(0) { $0 + $1.slots.reduce(0) { $0 + $1.inFlight + ($1.leased ? 1 : 0) } } }
+    var inFlight: Int { states.all.reduce(0) { $0 + $1.1.slots.reduce(0) { $0 + $1.inFlight + ($1.leased ? 1 : 0) } } }
 
     func statistics(now: NIODeadline, discoveryError: String? = nil) -> PoolStatistics {
         let order = Dictionary(uniqueKeysWithValues: scheduleKeys.enumerated().map { ($1, $0) })
-        let sorted = states.sorted { a, b in
-            let (x, y) = (order[a.key], order[b.key])
+        let sorted = states.all.sorted { a, b in
+            let (x, y) = (order[a.0], order[b.0])
             if let x, let y { return x < y }
             if x != nil || y != nil { return x != nil }
-            return (a.value.instance.weight, b.value.instance.address) > (b.value.instance.weight, a.value.instance.address)
+            return (a.1.instance.weight, b.1.instance.address) > (b.1.instance.weight, a.1.instance.address)
         }
         let instances = sorted.map { _, s in
             let idle = s.slots.filter(\.idle).count
@@ -458,8 +460,47 @@ struct PoolStateMachine<Connection, Waiter> {
         return PoolStatistics(instances: instances, unplaced: unplaced, discoveryError: discoveryError)
     }
 
-    /// Runs `body` on an instance's state in place.
+    private func has(_ key: InstanceKey) -> Bool { states.contains(key) }
+
+    /// Runs `body` on an instance's state in place; the state must exist.
+    @discardableResult
     private mutating func modify<R>(_ key: InstanceKey, _ body: (inout InstanceState) -> R) -> R {
-        body(&states[key]!)
+        states.modify(key, body)
+    }
+}
+
+/// Instance states indexed by key (keys are handed out in sequence and never reused): a lookup is an array index,
+/// not a hash.
+struct InstanceTable<State> {
+    private var entries: [State?] = []
+    private var live: [Bool] = []
+
+    func contains(_ key: InstanceKey) -> Bool { key.raw < live.count && live[key.raw] }
+
+    mutating func insert(_ state: State, at key: InstanceKey) {
+        while entries.count <= key.raw {
+            entries.append(nil)
+            live.append(false)
+        }
+        entries[key.raw] = state
+        live[key.raw] = true
+    }
+
+    mutating func remove(_ key: InstanceKey) -> State? {
+        guard contains(key) else { return nil }
+        live[key.raw] = false
+        defer { entries[key.raw] = nil }
+        return entries[key.raw]
+    }
+
+    mutating func modify<R>(_ key: InstanceKey, _ body: (inout State) -> R) -> R {
+        body(&entries[key.raw]!)
+    }
+
+    var count: Int { live.lazy.filter { $0 }.count }
+
+    /// Every live entry, in key order.
+    var all: [(InstanceKey, State)] {
+        entries.indices.compactMap { i in entries[i].map { (InstanceKey(raw: i), $0) } }
     }
 }
