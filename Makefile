@@ -6,7 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -enforce-exclusivity=unchecked --scratch-path .build-release
 RELEASE_BIN = .build-release/release/mindalpha-pool
 
-.PHONY: all bootstrap build release test install uninstall perf clean
+.PHONY: all bootstrap build release test tsan install uninstall perf clean
 
 all: build
 
@@ -23,6 +23,11 @@ test:
 	@scripts/bootstrap.sh --tests
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The pool's tests under ThreadSanitizer (a separate build folder: every module is rebuilt instrumented).
+tsan:
+	@scripts/bootstrap.sh --tests
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter PoolTests
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -48,4 +53,4 @@ perf: release
 	scripts/perf.sh $(RELEASE_BIN)
 
 clean:
-	rm -rf .build .build-release
+	rm -rf .build .build-release .build-tsan

@@ -8,6 +8,7 @@ bin=$(cd "$here" && realpath "${1:-.build-release/release/mindalpha-pool}")
 refload="$here/../shared/refload"
 rounds=${PERF_ROUNDS:-5}
 seconds=${PERF_SECONDS:-5}
+pool_bench="$(dirname "$bin")/pool-bench"
 [ -x "$bin" ] || { echo "perf: $bin is missing; run make perf (or make release) first" >&2; exit 1; }
 [ -d "$refload" ] || { echo "perf: $refload is missing: shared/ must sit beside the repository" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "perf: needs 2 cores (server on cpu0, client on cpu1)" >&2; exit 1; }
@@ -15,6 +16,22 @@ seconds=${PERF_SECONDS:-5}
 echo "== serve vs refserver: C refclient, 30 connections, 64-byte requests and answers, server pinned to cpu0"
 echo "   (target: ratio >= 0.7)"
 bash "$refload/compare-server.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17778
+
+echo
+echo "== pool: closed loop through ConnectionPool, one event loop, 30 connections to one instance, one request in flight"
+echo "   on each, 64-byte requests, vs the C refclient (target: ratio >= 0.8)"
+bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop
+echo "   the same load from a bare SwiftNIO handler (no pool: the ceiling for any SwiftNIO client on this machine)"
+bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" bare
+
+echo
+echo "== pool scale: 100 instances (serve --port 27000 --instances 100) x 100 connections = 10,000 (target: <= 64 KiB RSS each)"
+"$bin" serve --port 27000 --instances 100 --threads 1 >/dev/null 2>&1 & serve=$!
+trap 'kill $serve 2>/dev/null || true' EXIT
+sleep 1
+"$pool_bench" scale --port 27000 --instances 100 --conns 100
+kill $serve; wait $serve 2>/dev/null || true
+trap - EXIT
 
 echo
 echo "== a change in Consul (consul-dev) to its line on discover --watch: 50 changes (target: p99 <= 100 ms)"

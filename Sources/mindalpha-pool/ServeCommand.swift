@@ -2,6 +2,7 @@ import CommandLineKit
 import Dispatch
 import Foundation
 import Logging
+import MindAlphaPool
 import MindAlphaServer
 import MindAlphaWire
 import NIOCore
@@ -77,6 +78,8 @@ enum ServeCommand {
         let configuration = try configuration(args)
         let registrar = try args.flag("register") ? Registrar(args) : nil
         let logger = Logs.make("serve")
+        // A stand-in for a fleet takes many connections: use every file descriptor the hard limit allows.
+        FileLimit.raise()
         let server: ReferenceServer
         do {
             server = try await ReferenceServer.start(configuration, logger: logger)

@@ -146,6 +146,7 @@ import Testing
     @Test func anInstanceThatNeverAnswersTimesOutAndNothingStaysInFlight() async throws {
         let server = try await F.server(dropRate: 1)
         let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        try await F.eventually(pool) { $0.openConnections == 1 }
         let started = ContinuousClock.now
         let error = await F.failure(pool, timeout: .milliseconds(200))
         #expect(error == .timeout(instance: "127.0.0.1:\(F.port(server))", after: .milliseconds(200)))
@@ -160,6 +161,7 @@ import Testing
     @Test func anAnswerSlowerThanTheTimeoutFailsTheRequestAndIsCountedLate() async throws {
         let server = try await F.server(latency: .milliseconds(300)...(.milliseconds(300)))
         let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        try await F.eventually(pool) { $0.openConnections == 1 }
         #expect(await F.failure(pool, timeout: .milliseconds(50))?.errorClass == .timeout)
         try await F.eventually(pool) { $0.totals.late == 1 }
         #expect(pool.statistics().totals.unknown == 0)

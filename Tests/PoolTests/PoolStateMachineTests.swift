@@ -182,8 +182,10 @@ import Testing
         #expect(updated.close.count == 1)  // the idle one
         #expect(updated.dials.isEmpty)
         for i in 0..<4 {
-            #expect(Self.sentTo(m.pick(i, id: UInt64(i), now: Self.t0))?.hasPrefix("10.0.0.1:2") == true)
-            _ = m.finished(ConnectionID(raw: 3 + i % 2), key: keys.first { $0.value == "10.0.0.1:2" }!.key, error: nil)
+            let pick = m.pick(i, id: UInt64(i), now: Self.t0)
+            guard case let .send(connection, id, key, _) = pick.decision else { Issue.record("expected a send"); return }
+            #expect(connection.hasPrefix("10.0.0.1:2"))
+            _ = m.finished(id, key: key, error: nil)
         }
         #expect(m.statistics(now: Self.t0).instances.contains { $0.removed })
         guard case .close = m.finished(busy!, key: gone, error: nil) else { Issue.record("expected a close"); return }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Connections to every instance of a MindAlpha-Serving service, kept per instance and shared by requests,
@@ -22,13 +23,13 @@ import Synchronization
 public final class ConnectionPool: Sendable {
     let core: PoolCore
     private let consul: ConsulClient?
-    private let watch: Mutex<Task<Void, Never>?>
+    private let watch: NIOLockedValueBox<Task<Void, Never>?>
     private let stopped = Atomic<Bool>(false)
 
     private init(core: PoolCore, consul: ConsulClient?) {
         self.core = core
         self.consul = consul
-        self.watch = Mutex(nil)
+        self.watch = NIOLockedValueBox(nil)
     }
 
     public var configuration: PoolConfiguration { core.configuration }
@@ -106,7 +107,7 @@ public final class ConnectionPool: Sendable {
                 }
             }
         }
-        watch.withLock { $0 = task }
+        watch.withLockedValue { $0 = task }
     }
 
     // MARK: sending
@@ -163,7 +164,7 @@ public final class ConnectionPool: Sendable {
     /// when all of that is done; safe to call more than once.
     public func shutdown(deadline: Duration = .seconds(10)) async {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        watch.withLock { $0?.cancel() }
+        watch.withLockedValue { $0?.cancel() }
         core.drain()
         let end = ContinuousClock.now + deadline
         while core.busy, ContinuousClock.now < end {

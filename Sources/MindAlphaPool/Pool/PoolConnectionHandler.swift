@@ -17,7 +17,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     }
 
     /// How many recently abandoned request IDs are remembered to tell a late response from an unknown one.
-    static let rememberedAbandoned = 1024
+    static let rememberedAbandoned = 256
 
     private let core: PoolCore
     let id: ConnectionID

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// The pool's shared part: the state machine behind a lock, and the I/O it asks for, done outside the lock.
@@ -10,11 +11,12 @@ final class PoolCore: Sendable {
     let configuration: PoolConfiguration
     let group: any EventLoopGroup
     let logger: Logger
-    private let state: Mutex<State>
+    /// A pthread mutex (NIOLockedValueBox) rather than `Synchronization.Mutex`, whose futex ThreadSanitizer cannot see.
+    private let state: NIOLockedValueBox<State>
     /// Process-wide in the Go client; per pool here. Starts at 1 and is incremented before use (PROTOCOL.md §1.4).
     private let requestIDs = Atomic<UInt64>(1)
     private let connectionIDs = Atomic<Int>(0)
-    private let discoveryError = Mutex<String?>(nil)
+    private let discoveryError = NIOLockedValueBox<String?>(nil)
 
     init(configuration: PoolConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -24,7 +26,7 @@ final class PoolCore: Sendable {
             maxConnections: configuration.maxConnectionsPerInstance,
             maxInFlight: configuration.maxInFlightPerConnection,
             ejection: configuration.ejection)
-        self.state = Mutex(State(limits: limits, algorithm: configuration.algorithm, sourceName: configuration.sourceName))
+        self.state = NIOLockedValueBox(State(limits: limits, algorithm: configuration.algorithm, sourceName: configuration.sourceName))
     }
 
     func nextRequestID() -> UInt64 { requestIDs.add(1, ordering: .relaxed).newValue }
@@ -38,7 +40,7 @@ final class PoolCore: Sendable {
 
     /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it.
     func submit(_ request: PoolRequest) {
-        let pick = state.withLock { $0.pick(request, id: request.id, lease: request.isCheckout, now: .now()) }
+        let pick = state.withLockedValue { $0.pick(request, id: request.id, lease: request.isCheckout, now: .now()) }
         if let dial = pick.dial { self.dial(dial) }
         switch pick.decision {
         case let .send(connection, _, _, request):
@@ -47,7 +49,7 @@ final class PoolCore: Sendable {
             if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
             let (id, timeout) = (request.id, request.timeout)
             group.any().scheduleTask(deadline: request.deadline) { [self] in
-                guard let (queued, address) = state.withLock({ $0.cancel(id: id, key: key, countingAs: .unavailable) })
+                guard let (queued, address) = state.withLockedValue({ $0.cancel(id: id, key: key, countingAs: .unavailable) })
                 else { return }
                 queued.waiter.complete(.failure(.noConnection(instance: address, after: Duration(timeout))))
             }
@@ -77,7 +79,7 @@ final class PoolCore: Sendable {
     func cancel(_ request: PoolRequest, ticket: RequestTicket) {
         switch ticket.cancel() {
         case let .queued(key):
-            if let (queued, _) = state.withLock({ $0.cancel(id: request.id, key: key, countingAs: .cancelled) }) {
+            if let (queued, _) = state.withLockedValue({ $0.cancel(id: request.id, key: key, countingAs: .cancelled) }) {
                 queued.waiter.complete(.failure(.cancelled))
             }
         case let .sent(connection):
@@ -89,18 +91,18 @@ final class PoolCore: Sendable {
 
     /// A request on `id` finished; its slot may go to a waiter.
     func finished(_ id: ConnectionID, key: InstanceKey, error: PoolError.Class?) {
-        let handoff = state.withLock { $0.finished(id, key: key, error: error) }
+        let handoff = state.withLockedValue { $0.finished(id, key: key, error: error) }
         perform(handoff)
     }
 
     /// A checked-out connection came back.
     func checkedIn(_ connection: PoolConnection) {
-        let handoff = state.withLock { $0.finished(connection.id, key: connection.key, error: nil, lease: true) }
+        let handoff = state.withLockedValue { $0.finished(connection.id, key: connection.key, error: nil, lease: true) }
         perform(handoff)
     }
 
     func countLeased(key: InstanceKey, error: PoolError.Class?) {
-        state.withLock { $0.countLeased(key: key, error: error) }
+        state.withLockedValue { $0.countLeased(key: key, error: error) }
     }
 
     private func perform(_ handoff: State.Handoff) {
@@ -114,8 +116,8 @@ final class PoolCore: Sendable {
         }
     }
 
-    func noteLate(key: InstanceKey) { state.withLock { $0.noteLate(key: key) } }
-    func noteUnknown(key: InstanceKey) { state.withLock { $0.noteUnknown(key: key) } }
+    func noteLate(key: InstanceKey) { state.withLockedValue { $0.noteLate(key: key) } }
+    func noteUnknown(key: InstanceKey) { state.withLockedValue { $0.noteUnknown(key: key) } }
 
     // MARK: connections
 
@@ -153,20 +155,20 @@ final class PoolCore: Sendable {
     }
 
     private func connected(_ connection: PoolConnection) {
-        let result = state.withLock { $0.connected(connection.id, key: connection.key, connection: connection) }
+        let result = state.withLockedValue { $0.connected(connection.id, key: connection.key, connection: connection) }
         if result.close { connection.close(failing: .shuttingDown) }
         for queued in result.serve { dispatch(queued.waiter, on: connection) }
     }
 
     private func connectFailed(key: InstanceKey, instance: Instance, reason: String) {
         let error = PoolError.connectFailed(instance: instance.address, reason: reason)
-        let lost = state.withLock { $0.connectFailed(key: key, error: error, now: .now()) }
+        let lost = state.withLockedValue { $0.connectFailed(key: key, error: error, now: .now()) }
         handle(lost, error: error)
     }
 
     /// A connection closed; `error` when it failed rather than being closed by the pool.
     func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?) {
-        let lost = state.withLock { $0.closed(id, key: key, error: error, now: .now()) }
+        let lost = state.withLockedValue { $0.closed(id, key: key, error: error, now: .now()) }
         handle(lost, error: error ?? .shuttingDown)
     }
 
@@ -197,41 +199,41 @@ final class PoolCore: Sendable {
     // MARK: discovery
 
     func update(_ instances: [Instance]) {
-        let updated = state.withLock { $0.update(instances, now: .now()) }
+        let updated = state.withLockedValue { $0.update(instances, now: .now()) }
         for connection in updated.close { connection.close(failing: .shuttingDown) }
         for dial in updated.dials { self.dial(dial) }
         for queued in updated.repick { submit(queued.waiter) }
     }
 
     func discoveryFailed(_ error: String?) {
-        discoveryError.withLock { $0 = error }
+        discoveryError.withLockedValue { $0 = error }
     }
 
-    var currentDiscoveryError: String? { discoveryError.withLock { $0 } }
+    var currentDiscoveryError: String? { discoveryError.withLockedValue { $0 } }
 
     // MARK: shutdown and statistics
 
     func drain() {
-        let drained = state.withLock { $0.drain() }
+        let drained = state.withLockedValue { $0.drain() }
         let waiters = drained.waiters
         for connection in drained.close { connection.close(failing: .shuttingDown) }
         for queued in waiters { queued.waiter.complete(.failure(.shuttingDown)) }
     }
 
-    var busy: Bool { state.withLock { $0.inFlight > 0 || $0.connecting > 0 } }
+    var busy: Bool { state.withLockedValue { $0.inFlight > 0 || $0.connecting > 0 } }
 
     func closeAll() -> [PoolConnection] {
-        let all = state.withLock { $0.removeAllConnections() }
+        let all = state.withLockedValue { $0.removeAllConnections() }
         for connection in all { connection.close(failing: .shuttingDown) }
         return all
     }
 
     func statistics() -> PoolStatistics {
         let error = currentDiscoveryError
-        return state.withLock { $0.statistics(now: .now(), discoveryError: error) }
+        return state.withLockedValue { $0.statistics(now: .now(), discoveryError: error) }
     }
 }
 
 extension PoolCore {
-    func sentOnLease(key: InstanceKey) { state.withLock { $0.sentOnLease(key: key) } }
+    func sentOnLease(key: InstanceKey) { state.withLockedValue { $0.sentOnLease(key: key) } }
 }

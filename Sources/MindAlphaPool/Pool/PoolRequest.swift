@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A request (or a checkout) on its way through the pool.
 struct PoolRequest: Sendable {
@@ -39,16 +39,16 @@ final class RequestTicket: Sendable {
         case cancelled
     }
 
-    private let place = Mutex(Place.new)
+    private let place = NIOLockedValueBox(Place.new)
 
     /// Notes the queue it waits in, unless it has already moved on.
     func queued(_ key: InstanceKey) {
-        place.withLock { if case .new = $0 { $0 = .queued(key) } }
+        place.withLockedValue { if case .new = $0 { $0 = .queued(key) } }
     }
 
     /// Notes the connection it goes out on; `false` when it was cancelled first (then it must not be written).
     func sent(on connection: PoolConnection) -> Bool {
-        place.withLock {
+        place.withLockedValue {
             if case .cancelled = $0 { return false }
             $0 = .sent(connection)
             return true
@@ -57,7 +57,7 @@ final class RequestTicket: Sendable {
 
     /// Marks it cancelled; returns where it was.
     func cancel() -> Place {
-        place.withLock {
+        place.withLockedValue {
             let was = $0
             $0 = .cancelled
             return was

@@ -333,7 +333,11 @@ struct PoolStateMachine<Connection, Waiter> {
     /// apply from the next pick. The first entry for an address wins.
     mutating func update(_ instances: [Instance], now: NIODeadline) -> Updated {
         var wanted: [String: Instance] = [:]
-        for instance in instances where wanted[instance.address] == nil { wanted[instance.address] = instance }
+        var ordered: [Instance] = []
+        for instance in instances where wanted[instance.address] == nil {
+            wanted[instance.address] = instance
+            ordered.append(instance)
+        }
         var result = Updated()
         for (address, key) in keys where wanted[address] == nil && states.contains(key) && !modify(key, { $0.removed }) {
             let gone = modify(key) { s -> Bool in
@@ -346,7 +350,7 @@ struct PoolStateMachine<Connection, Waiter> {
             }
             if gone { forget(key) }
         }
-        for instance in wanted.values {
+        for instance in ordered {
             let key: InstanceKey
             if let existing = keys[instance.address] {
                 key = existing
@@ -504,3 +508,9 @@ struct InstanceTable<State> {
         entries.indices.compactMap { i in entries[i].map { (InstanceKey(raw: i), $0) } }
     }
 }
+
+extension PoolStateMachine: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Slot: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Queued: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.InstanceState: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension InstanceTable: Sendable where State: Sendable {}
