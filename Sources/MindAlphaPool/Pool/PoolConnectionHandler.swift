@@ -12,7 +12,6 @@ final class PoolConnectionHandler: ChannelInboundHandler {
 
     private struct InFlight {
         let request: PoolRequest
-        let sentAt: NIODeadline
         let leased: Bool
     }
 
@@ -56,10 +55,10 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     func send(_ request: PoolRequest, leased: Bool) {
         guard let context, failure == nil else {
             let error = failure ?? .connectionClosed(instance: address, reason: "closed before the request was written")
-            finish(InFlight(request: request, sentAt: .now(), leased: leased), .failure(error))
+            finish(InFlight(request: request, leased: leased), .failure(error))
             return
         }
-        inFlight.insert(request.id, InFlight(request: request, sentAt: .now(), leased: leased))
+        inFlight.insert(request.id, InFlight(request: request, leased: leased))
         out.clear()
         out.writeRequestFrame(requestID: request.id, body: request.body)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
@@ -114,7 +113,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         let now = NIODeadline.now()
         let response = PoolResponse(
             requestID: requestID, body: frame.body, instance: address,
-            latencyNanoseconds: (now - entry.sentAt).nanoseconds)
+            latencyNanoseconds: (now - entry.request.submittedAt).nanoseconds)
         finish(entry, .success(response))
     }
 

@@ -15,6 +15,9 @@ struct PoolRequest: Sendable {
     let timeout: TimeAmount
     let completion: Completion
 
+    /// When it was handed to the pool (its deadline less its timeout: one clock read per request, not two).
+    var submittedAt: NIODeadline { deadline - timeout }
+
     var isCheckout: Bool {
         if case .checkout = completion { return true }
         return false

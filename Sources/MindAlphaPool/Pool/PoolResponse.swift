@@ -7,7 +7,8 @@ public struct PoolResponse: Sendable {
     public var body: ByteBuffer
     /// The instance that answered (`host:port`).
     public var instance: String
-    /// From the write of the request to the read of its response, in nanoseconds.
+    /// From the submission of the request to the read of its response (any wait for a connection included), in
+    /// nanoseconds.
     public var latencyNanoseconds: Int64
 
     public var latency: Duration { .nanoseconds(latencyNanoseconds) }
