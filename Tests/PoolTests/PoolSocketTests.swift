@@ -46,6 +46,24 @@ import Testing
         try await server.shutdown()
     }
 
+    @Test func aReusedBodyGoesOutWithEachRequestsOwnIDAndOtherBodiesAreNotMistakenForIt() async throws {
+        let server = try await ScriptedServer.start { f in [.respond(id: f.requestID, body: f.body)] }
+        let pool = try await F.pool([F.instance(server.port)], connections: 1)
+        let same = ByteBuffer(string: "same-body")
+        var ids: Set<UInt64> = []
+        for _ in 0..<3 {
+            let r = try await pool.send(same)
+            #expect(String(buffer: r.body) == "same-body")
+            ids.insert(r.requestID)
+        }
+        #expect(ids.count == 3)
+        for text in ["diff-body", "same-body", "", "x"] {
+            #expect(String(buffer: try await pool.send(ByteBuffer(string: text)).body) == text)
+        }
+        await pool.shutdown()
+        await server.stop()
+    }
+
     @Test func sharesFollowTheWeights() async throws {
         let servers = [try await F.server(), try await F.server(), try await F.server()]
         let weights = [100, 200, 300]

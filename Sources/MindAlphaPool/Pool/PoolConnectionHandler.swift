@@ -26,6 +26,8 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     private var inFlight = InFlightTable<InFlight>()
     private var partial: ByteBuffer?
     private var out = ByteBuffer()
+    /// The body `out` holds; kept so that its storage (and so its address) cannot be reused while compared.
+    private var lastBody = ByteBuffer()
     private var context: ChannelHandlerContext?
     /// Set once the connection is failing or closed; later writes fail with it.
     private var failure: PoolError?
@@ -59,10 +61,23 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             return
         }
         inFlight.insert(request.id, InFlight(request: request, leased: leased))
-        out.clear()
-        out.writeRequestFrame(requestID: request.id, body: request.body)
+        if out.readableBytes == FrameHeader.size + FrameHeader.metaSize + lastBody.readableBytes,
+           request.body.readableBytes == lastBody.readableBytes, Self.sameBytes(request.body, lastBody) {
+            // The same body as the last request (a load generator's): only the request ID changes.
+            out.setInteger(request.id, at: out.readerIndex + 24, endianness: .little)
+        } else {
+            out.clear()
+            out.writeRequestFrame(requestID: request.id, body: request.body)
+            lastBody = request.body
+        }
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         if request.deadline < timerAt { arm(request.deadline, context: context) }
+    }
+
+    /// Whether two buffers view the same bytes of the same storage (ByteBuffer is copy-on-write, so shared storage
+    /// with the same range means the same content).
+    private static func sameBytes(_ a: ByteBuffer, _ b: ByteBuffer) -> Bool {
+        a.withUnsafeReadableBytes { x in b.withUnsafeReadableBytes { y in x.baseAddress == y.baseAddress } }
     }
 
     func abandon(_ requestID: UInt64, with error: PoolError) {
