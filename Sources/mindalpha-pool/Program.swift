@@ -8,7 +8,7 @@ enum Program {
         name: "mindalpha-pool",
         version: version,
         summary: "diagnostic and load tool for MindAlpha-Serving fleets",
-        commands: [DiscoverCommand.spec, ScheduleCommand.spec, ServeCommand.spec, ConsulDevCommand.spec],
+        commands: [DiscoverCommand.spec, ScheduleCommand.spec, BenchCommand.spec, ServeCommand.spec, ConsulDevCommand.spec],
         epilogue: """
         Exit codes: 0 success · 1 runtime failure · 2 a --fail-if threshold was breached · 64 usage error · \
         69 Consul unreachable or no passing instance · 130 interrupted.
@@ -18,6 +18,7 @@ enum Program {
         switch command.name {
         case DiscoverCommand.spec.name: return try await DiscoverCommand.run(arguments)
         case ScheduleCommand.spec.name: return try await ScheduleCommand.run(arguments)
+        case BenchCommand.spec.name: return try await BenchCommand.run(arguments)
         case ServeCommand.spec.name: return try await ServeCommand.run(arguments)
         case ConsulDevCommand.spec.name: return try await ConsulDevCommand.run(arguments)
         default: preconditionFailure("command '\(command.name)' has a spec but no implementation")

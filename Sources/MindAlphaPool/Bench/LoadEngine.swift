@@ -23,7 +23,7 @@ public final class LoadEngine: ResponseSink {
         var start = NIODeadline.now()
         var measureFrom = NIODeadline.now()
         var stopAt = NIODeadline.distantFuture
-        var ticker: RepeatedTask?
+        var ticker: Scheduled<Void>?
         var nextIndex = 0
     }
 
@@ -60,8 +60,7 @@ public final class LoadEngine: ResponseSink {
         case let .closed(concurrency):
             for tag in 0..<concurrency { send(tag: UInt64(tag)) }
         case .open:
-            let ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { [self] _ in tick() }
-            timing.withLockedValue { $0.ticker = ticker }
+            loop.execute { [self] in tick() }
         }
     }
 
@@ -105,7 +104,8 @@ public final class LoadEngine: ResponseSink {
         pool.submit(body, timeout: plan.timeout, sink: self, tag: tag)
     }
 
-    /// Open loop: sends every request due by now.
+    /// Open loop: sends every request due by now, then sleeps until the next one is due (at least 50 µs, so a
+    /// high rate costs one timer per batch, not one per request).
     private func tick() {
         guard case let .open(rate, from) = plan.mode, !stopping.load(ordering: .relaxed) else { return }
         let now = NIODeadline.now()
@@ -113,13 +113,20 @@ public final class LoadEngine: ResponseSink {
         if now >= t.stopAt { return }
         let total = totalSeconds(t)
         var index = t.nextIndex
-        while true {
-            let due = t.start + .nanoseconds(Int64(LoadPlan.dueOffset(index: index, rate: rate, from: from, over: total) * 1e9))
-            guard due <= now, index < requestLimit else { break }
+        var due = NIODeadline.distantFuture
+        while index < requestLimit {
+            due = t.start + .nanoseconds(Int64(LoadPlan.dueOffset(index: index, rate: rate, from: from, over: total) * 1e9))
+            guard due <= now else { break }
             send(tag: UInt64(index))
             index += 1
         }
-        timing.withLockedValue { $0.nextIndex = index }
+        guard index < requestLimit else { return }
+        let next = max(due, now + .microseconds(50))
+        let ticker = loop.scheduleTask(deadline: next) { [self] in tick() }
+        timing.withLockedValue {
+            $0.nextIndex = index
+            $0.ticker = ticker
+        }
     }
 
     private func totalSeconds(_ t: Timing) -> Double {

@@ -1,0 +1,99 @@
+import MindAlphaPool
+
+/// The human-readable bench report.
+enum BenchText {
+    static func render(_ r: BenchReport, plan: LoadPlan, conns: Int, bodySize: Int, lastErrors: [String: String]) -> String {
+        var lines: [String] = []
+        var load: String
+        switch plan.mode {
+        case let .closed(concurrency): load = "closed loop, \(concurrency) in flight"
+        case let .open(rate, from):
+            load = from.map { "open loop, \(grouped(Int($0)))→\(grouped(Int(rate))) req/s ramp" } ?? "open loop, \(grouped(Int(rate))) req/s"
+        }
+        let instances = r.instances.count
+        load += ", \(conns) connection\(conns == 1 ? "" : "s") × \(instances) instance\(instances == 1 ? "" : "s"), \(bodySize)-byte body"
+        lines.append("bench: \(load)")
+        let errors = r.requests - r.ok
+        lines.append("  requests  \(grouped(r.requests)) in \(String(format: "%.2f", r.seconds))s, \(grouped(Int(r.rps.rounded()))) req/s"
+            + (r.targetRps.map { " (target \(grouped(Int($0))))" } ?? ""))
+        var errorLine = "  errors    \(grouped(errors))"
+        if errors > 0 {
+            errorLine += String(format: " (%.3f%%): ", r.errorRate * 100)
+                + r.errors.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", ")
+        }
+        lines.append(errorLine)
+        for (cls, message) in lastErrors.sorted(by: { $0.key < $1.key }) { lines.append("            e.g. \(cls): \(message)") }
+        lines.append("  latency   " + summary(r.latency) + (r.latencyUncorrected == nil ? "" : "  (from intended send)"))
+        if let u = r.latencyUncorrected { lines.append("            " + summary(u) + "  (uncorrected)") }
+        lines.append("")
+        let rows = r.instances.map { i in
+            [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors),
+             i.requests > i.errors ? latency(i.p50Us) : "-", i.requests > i.errors ? latency(i.p99Us) : "-"]
+        }
+        lines.append(indent(table(header: ["INSTANCE", "WEIGHT", "EXPECTED", "OBSERVED", "REQUESTS", "ERRORS", "P50", "P99"], rows: rows)))
+        if !r.events.isEmpty {
+            lines.append("")
+            lines.append("  events")
+            for e in r.events { lines.append("    \(e)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func summary(_ l: BenchReport.Latency) -> String {
+        "min \(latency(l.min))  p50 \(latency(l.p50))  p90 \(latency(l.p90))  p99 \(latency(l.p99))  "
+            + "p99.9 \(latency(l.p99_9))  p99.99 \(latency(l.p99_99))  max \(latency(l.max))"
+    }
+
+    /// Microseconds as `850µs`, `1.25ms`, `2.5s`.
+    static func latency(_ us: Double) -> String {
+        if us < 1000 { return "\(Int(us.rounded()))µs" }
+        if us < 1_000_000 { return trim(us / 1000) + "ms" }
+        return trim(us / 1_000_000) + "s"
+    }
+
+    static func format(_ t: Threshold, _ value: Double) -> String {
+        switch t.metric {
+        case .errors: return t.isRate ? String(format: "%.3f%%", value * 100) : grouped(Int(value))
+        case .rps: return grouped(Int(value))
+        case .shareDeviation: return String(format: "%.2f%%", value)
+        default: return latency(value)
+        }
+    }
+
+    static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
+
+    static func trim(_ v: Double) -> String {
+        let text = String(format: v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v)
+        guard text.contains(".") else { return text }
+        var t = Substring(text)
+        while t.hasSuffix("0") { t = t.dropLast() }
+        if t.hasSuffix(".") { t = t.dropLast() }
+        return String(t)
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let digits = String(abs(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    /// Right-aligned numbers after the first column.
+    static func table(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func indent(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,83 @@
+import CommandLineKit
+import Foundation
+import MindAlphaWire
+import NIOCore
+
+/// The request body `bench` sends, from its payload options, and how to check an answer to it.
+enum Payload {
+    typealias Validator = @Sendable (ByteBuffer) -> String?
+
+    static func make(_ args: ParsedArguments, command: String) throws -> (ByteBuffer, Validator?) {
+        let given = ["payload-file", "payload-hex", "model"].filter { args.isSet($0) }
+        if given.count > 1 { throw UsageError("give one of --\(given.joined(separator: ", --")), not several", command: command) }
+        if args.isSet("model") { return try prediction(args, command: command) }
+        if let path = args.string("payload-file") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw UsageError("--payload-file: cannot read '\(path)'", command: command)
+            }
+            return (ByteBuffer(bytes: data), nil)
+        }
+        if let hex = args.string("payload-hex") {
+            guard let bytes = parseHex(hex) else {
+                throw UsageError("--payload-hex: '\(hex)' is not hex bytes (e.g. 0a1b2c or '0a 1b 2c')", command: command)
+            }
+            return (ByteBuffer(bytes: bytes), nil)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let size = args.size("payload-size")!
+        return (ByteBuffer(bytes: (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }), nil)
+    }
+
+    static func parseHex(_ text: String) -> [UInt8]? {
+        let digits = Array(text.filter { !$0.isWhitespace }.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var i = 0
+        while i < digits.count {
+            guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+            i += 2
+        }
+        return bytes
+    }
+
+    /// A prediction request for `--model`, built from the first `--rows` lines of `--features` with the Go
+    /// client's rules; an answer must be a `Response` with scores.
+    static func prediction(_ args: ParsedArguments, command: String) throws -> (ByteBuffer, Validator?) {
+        let model = args.string("model")!
+        guard let featuresPath = args.string("features"), let columnsPath = args.string("columns") else {
+            throw UsageError("--model needs --features FILE and --columns FILE", command: command)
+        }
+        guard let columnsText = try? String(contentsOfFile: columnsPath, encoding: .utf8) else {
+            throw UsageError("--columns: cannot read '\(columnsPath)'", command: command)
+        }
+        let names = columnsText.split(whereSeparator: { $0 == "\n" || $0 == "\u{2}" || $0 == "\r\n" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw UsageError("--columns: '\(columnsPath)' names no column", command: command) }
+        guard let featuresText = try? String(contentsOfFile: featuresPath, encoding: .utf8) else {
+            throw UsageError("--features: cannot read '\(featuresPath)'", command: command)
+        }
+        let lines = featuresText.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).filter { !$0.isEmpty }
+        let rows = args.integer("rows")!
+        guard lines.count >= rows else {
+            throw UsageError("--rows \(rows) but '\(featuresPath)' has \(lines.count) feature row(s)", command: command)
+        }
+        var builder = IndexBatchBuilder()
+        for (n, line) in lines.prefix(rows).enumerated() {
+            do {
+                try builder.addCSVRow(line, columns: names)
+            } catch {
+                throw UsageError("--features line \(n + 1): \(error)", command: command)
+            }
+        }
+        let request = Request(algoName: model, indexBatches: [builder.build()])
+        let validate: Validator = { body in
+            guard let response = try? Response(flatBuffer: body) else { return "the answer is not a FlatBuffers Response" }
+            guard !response.scores.isEmpty else {
+                return "no scores" + (response.debugInfo.map { " (debug_info: \($0))" } ?? "")
+            }
+            return nil
+        }
+        return (ByteBuffer(bytes: request.flatBuffer()), validate)
+    }
+}
