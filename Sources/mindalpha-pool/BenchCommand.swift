@@ -106,7 +106,7 @@ enum BenchCommand {
             Output.err("\(Program.spec.name) bench: warning: \(note)")
         }
         if interrupted { report.events.append("interrupted: the report covers the run until then") }
-        Output.out(args.flag("json") ? report.json : BenchText.render(report, plan: plan, conns: conns, bodySize: body.readableBytes, lastErrors: result.lastError))
+        Output.out(args.flag("json") ? report.json : BenchText.render(report, heading: BenchText.heading(plan: plan, conns: conns, instances: report.instances.count, bodySize: body.readableBytes), lastErrors: result.lastError))
         if interrupted { return .interrupted }
         let breached = thresholds.filter { $0.isBreached(by: report) }
         for t in breached {

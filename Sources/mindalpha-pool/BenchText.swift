@@ -2,17 +2,20 @@ import MindAlphaPool
 
 /// The human-readable bench report.
 enum BenchText {
-    static func render(_ r: BenchReport, plan: LoadPlan, conns: Int, bodySize: Int, lastErrors: [String: String]) -> String {
-        var lines: [String] = []
+    /// The heading line of a run.
+    static func heading(plan: LoadPlan, conns: Int, instances: Int, bodySize: Int) -> String {
         var load: String
         switch plan.mode {
         case let .closed(concurrency): load = "closed loop, \(concurrency) in flight"
         case let .open(rate, from):
             load = from.map { "open loop, \(grouped(Int($0)))→\(grouped(Int(rate))) req/s ramp" } ?? "open loop, \(grouped(Int(rate))) req/s"
         }
-        let instances = r.instances.count
         load += ", \(conns) connection\(conns == 1 ? "" : "s") × \(instances) instance\(instances == 1 ? "" : "s"), \(bodySize)-byte body"
-        lines.append("bench: \(load)")
+        return "bench: \(load)"
+    }
+
+    static func render(_ r: BenchReport, heading: String, lastErrors: [String: String] = [:]) -> String {
+        var lines: [String] = [heading]
         let errors = r.requests - r.ok
         lines.append("  requests  \(grouped(r.requests)) in \(String(format: "%.2f", r.seconds))s, \(grouped(Int(r.rps.rounded()))) req/s"
             + (r.targetRps.map { " (target \(grouped(Int($0))))" } ?? ""))
