@@ -30,7 +30,7 @@ enum ReportCommand {
             if file == "-" {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
-                data = FileManager.default.contents(atPath: file)
+                data = FileHandle(forReadingAtPath: file)?.readDataToEndOfFile()
             }
             guard let data else { throw CommandError("cannot read '\(file)'") }
             do {

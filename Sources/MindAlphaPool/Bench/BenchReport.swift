@@ -27,6 +27,17 @@ public struct BenchReport: Codable, Sendable, Equatable {
         public var p50Us: Double
         public var p99Us: Double
         public var histogram: [[UInt64]]
+
+        enum CodingKeys: String, CodingKey {
+            case address, weight, requests, errors, histogram
+            case expectedShare = "expected_share", observedShare = "observed_share", p50Us = "p50_us", p99Us = "p99_us"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rps, mode, seconds, requests, ok, errors, latency, instances, events, histogram, runs
+        case targetRps = "target_rps", errorRate = "error_rate", latencyUncorrected = "latency_uncorrected"
+        case histogramUncorrected = "histogram_uncorrected"
     }
 
     /// Achieved requests per second (answered or failed) over the measured time.
@@ -61,14 +72,12 @@ public struct BenchReport: Codable, Sendable, Equatable {
 
     public var json: String {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
     public static func decode(_ data: Data) throws -> BenchReport {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(BenchReport.self, from: data)
     }
 }
