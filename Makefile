@@ -1,4 +1,4 @@
-# mindalpha-pool — make build · make test · make install · make perf
+# mindalpha-pool — make demo · make test · make build · make install · make perf
 PREFIX ?= /usr/local
 SWIFT ?= swift
 # Release builds (install, perf) drop Swift's dynamic exclusivity checks in every module, SwiftNIO's included,
@@ -6,7 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -enforce-exclusivity=unchecked --scratch-path .build-release
 RELEASE_BIN = .build-release/release/mindalpha-pool
 
-.PHONY: all bootstrap build release test tsan install uninstall perf clean
+.PHONY: all bootstrap build release demo test tsan install uninstall perf clean
 
 all: build
 
@@ -18,6 +18,10 @@ build: bootstrap
 
 release: bootstrap
 	$(SWIFT) build $(RELEASE_FLAGS)
+
+# Consul, three weighted instances, discover, schedule and a 5-second bench, in one process (release build).
+demo: release
+	$(RELEASE_BIN) demo
 
 test:
 	@scripts/bootstrap.sh --tests

@@ -25,6 +25,23 @@ echo "   the same load from a bare SwiftNIO handler (no pool: the ceiling for an
 bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" bare
 
 echo
+echo "== bench: the same closed loop through the whole command (HDR recording, per-instance accounting, report)"
+echo "   (target: ratio >= 0.8)"
+bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- bash -c \
+  '"$0" bench --target 127.0.0.1:$REF_PORT --conns $REF_CONNS --payload-size $REF_PAYLOAD --duration ${REF_SECONDS}s --warmup 500ms --json' "$bin"
+
+echo
+echo "== bench open loop at 50% of its closed-loop rate (target: achieved within 1% of the target; corrected p99 shown)"
+make -s -C "$refload" >/dev/null
+taskset -c 0 "$refload/refserver" -p 17779 -b 64 >/dev/null 2>&1 & ref=$!
+sleep 0.3
+closed=$(taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --duration 3s --warmup 500ms --json | grep -oE '"rps":[0-9.]+' | cut -d: -f2)
+target=$(awk -v r="$closed" 'BEGIN { printf "%d", r / 2 }')
+taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --rate "$target" --duration "${seconds}s" --warmup 500ms --json \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print("closed_rps=%s target_rps=%d achieved_rps=%.1f ratio=%.4f p99_corrected_us=%s p99_uncorrected_us=%s" % (sys.argv[1], r["target_rps"], r["rps"], r["rps"]/r["target_rps"], r["latency"]["p99"], r["latency_uncorrected"]["p99"]))' "$closed"
+kill $ref; wait $ref 2>/dev/null || true
+
+echo
 echo "== pool scale: 100 instances (serve --port 27000 --instances 100) x 100 connections = 10,000 (target: <= 64 KiB RSS each)"
 "$bin" serve --port 27000 --instances 100 --threads 1 >/dev/null 2>&1 & serve=$!
 trap 'kill $serve 2>/dev/null || true' EXIT
