@@ -46,11 +46,11 @@ enum PoolFixtures {
 
     /// The error a send fails with (recording an issue when it succeeds).
     static func failure(
-        _ pool: ConnectionPool, _ body: String = "x", timeout: Duration? = nil,
+        _ pool: ConnectionPool, _ body: String = "x", to instance: String? = nil, timeout: Duration? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async -> PoolError? {
         do {
-            let response = try await pool.send(ByteBuffer(string: body), timeout: timeout)
+            let response = try await pool.send(ByteBuffer(string: body), to: instance, timeout: timeout)
             Issue.record("expected a failure, got a response from \(response.instance)", sourceLocation: sourceLocation)
             return nil
         } catch {

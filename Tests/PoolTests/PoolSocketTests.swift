@@ -75,6 +75,17 @@ import Testing
         for server in servers { try await server.shutdown() }
     }
 
+    @Test func aPinnedRequestGoesToItsInstanceAndAnUnknownOneIsAClearError() async throws {
+        let servers = [try await F.server(), try await F.server()]
+        let pool = try await F.pool(servers.map { F.instance(F.port($0)) })
+        let second = "127.0.0.1:\(F.port(servers[1]))"
+        for _ in 0..<5 { #expect(try await pool.send(ByteBuffer(string: "x"), to: second).instance == second) }
+        let error = await F.failure(pool, to: "127.0.0.1:1")
+        #expect(error == .noSuchInstance("127.0.0.1:1", source: "the fixed targets"))
+        await pool.shutdown()
+        for server in servers { try await server.shutdown() }
+    }
+
     @Test func aRefusingInstanceFailsItsRequestsIsEjectedAndTheOthersKeepServing() async throws {
         let good = try await F.server()
         let refused = try await ScriptedServer.closedPort()

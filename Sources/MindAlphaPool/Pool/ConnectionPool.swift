@@ -115,10 +115,14 @@ public final class ConnectionPool: Sendable {
     /// Sends `body` to the next instance and returns its response. `timeout` (default: the configuration's) covers
     /// the wait for a connection and for the response. Cancelling the task fails the request with
     /// ``PoolError/cancelled`` at once; a response that comes later is counted as late and dropped.
-    public func send(_ body: ByteBuffer, timeout: Duration? = nil) async throws(PoolError) -> PoolResponse {
+    ///
+    /// `instance` (`host:port`, as in ``PoolStatistics``) sends to that instance instead of the scheduler's pick.
+    public func send(_ body: ByteBuffer, to instance: String? = nil, timeout: Duration? = nil) async throws(PoolError) -> PoolResponse {
         let promise = core.group.any().makePromise(of: PoolResponse.self)
         let ticket = RequestTicket()
-        let request = core.request(body, timeout: timeout, completion: .promise(promise, ticket))
+        var pinned = core.request(body, timeout: timeout, completion: .promise(promise, ticket))
+        pinned.pinned = instance
+        let request = pinned
         do {
             return try await withTaskCancellationHandler {
                 core.submit(request)

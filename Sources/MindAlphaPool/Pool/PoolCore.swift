@@ -40,7 +40,7 @@ final class PoolCore: Sendable {
 
     /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it.
     func submit(_ request: PoolRequest) {
-        let pick = state.withLockedValue { $0.pick(request, id: request.id, lease: request.isCheckout, now: .now()) }
+        let pick = state.withLockedValue { $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now()) }
         if let dial = pick.dial { self.dial(dial) }
         switch pick.decision {
         case let .send(connection, _, _, request):

@@ -15,6 +15,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     case noConnection(instance: String, after: Duration)
     /// Discovery gave no instance to send to.
     case noInstances(String)
+    /// A request pinned to an instance that is not (or no longer) in the pool.
+    case noSuchInstance(String, source: String)
     /// Every instance is ejected after repeated connection failures; the earliest comes back after `retryIn`.
     case allEjected(instances: Int, retryIn: Duration)
     /// The request was cancelled by its caller.
@@ -35,7 +37,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case .connectionClosed: return .closed
         case .protocolViolation: return .protocol
         case .timeout: return .timeout
-        case .noConnection, .noInstances, .allEjected, .discoveryFailed: return .unavailable
+        case .noConnection, .noInstances, .noSuchInstance, .allEjected, .discoveryFailed: return .unavailable
         case .cancelled: return .cancelled
         case .shuttingDown: return .shutdown
         }
@@ -74,6 +76,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
             return "\(instance): no connection became available within \(after) — raise the connections per instance or the timeout"
         case let .noInstances(service):
             return "no instance to send to for \(service) — check that the service has passing instances"
+        case let .noSuchInstance(address, source):
+            return "\(address) is not an instance of \(source) — list them with `instances`, or use `use any`"
         case let .allEjected(count, retryIn):
             return "all \(count) instance(s) are ejected after repeated connection failures; the first is retried in \(retryIn)"
         case .cancelled:

@@ -14,6 +14,8 @@ struct PoolRequest: Sendable {
     let deadline: NIODeadline
     let timeout: TimeAmount
     let completion: Completion
+    /// The instance to send to, instead of the scheduler's pick.
+    var pinned: String? = nil
 
     /// When it was handed to the pool (its deadline less its timeout: one clock read per request, not two).
     var submittedAt: NIODeadline { deadline - timeout }

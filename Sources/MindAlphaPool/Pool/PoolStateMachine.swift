@@ -167,16 +167,25 @@ struct PoolStateMachine<Connection, Waiter> {
     // MARK: requests
 
     /// Picks the instance by the scheduler (skipping ejected ones) and a connection of it.
-    mutating func pick(_ waiter: Waiter, id: UInt64, lease: Bool = false, now: NIODeadline) -> Pick {
+    /// `pinned` names the instance to use instead of the scheduler's pick (ejected or not).
+    mutating func pick(_ waiter: Waiter, id: UInt64, lease: Bool = false, pinned: String? = nil, now: NIODeadline) -> Pick {
         guard !draining else { return fail(.shuttingDown, waiter) }
         if let expiry = nextExpiry, expiry <= now { reschedule(now: now) }
-        guard let index = scheduler.next() else {
-            if let expiry = nextExpiry {
-                return fail(.allEjected(instances: states.count, retryIn: Duration(expiry - now)), waiter)
+        let key: InstanceKey
+        if let pinned {
+            guard let k = keys[pinned], !modify(k, { $0.removed }) else {
+                return fail(.noSuchInstance(pinned, source: sourceName), waiter)
             }
-            return fail(.noInstances(sourceName), waiter)
+            key = k
+        } else {
+            guard let index = scheduler.next() else {
+                if let expiry = nextExpiry {
+                    return fail(.allEjected(instances: states.count, retryIn: Duration(expiry - now)), waiter)
+                }
+                return fail(.noInstances(sourceName), waiter)
+            }
+            key = scheduleKeys[index]
         }
-        let key = scheduleKeys[index]
         let limits = self.limits
         return modify(key) { s in
             // Strictly first come, first served: nobody overtakes a waiter of this instance.
