@@ -61,6 +61,18 @@ let package = Package(
         ),
         // The hand-written argument parser: specs, tokenizer, typed values, help, suggestions.
         .target(name: "CommandLineKit"),
+        // The REPL's interpreter: commands over a LineReader, results as text and JSON; no terminal code.
+        .target(
+            name: "MindAlphaREPL",
+            dependencies: [
+                "MindAlphaPool",
+                "MindAlphaWire",
+                "CommandLineKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         // GNU readline (libreadline-dev), for the REPL.
         .systemLibrary(
             name: "CReadline",
@@ -75,6 +87,7 @@ let package = Package(
                 "ConsulDevAgent",
                 "CommandLineKit",
                 "CReadline",
+                "MindAlphaREPL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,6 +138,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
+        .testTarget(
+            name: "REPLTests",
+            dependencies: [
+                "MindAlphaREPL",
+                "MindAlphaPool",
+                "MindAlphaServer",
+                "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SchedulingTests", dependencies: ["MindAlphaPool"]),
         .testTarget(
             name: "PoolTests",
