@@ -4,11 +4,15 @@ import Histogram
 import Logging
 import MindAlphaPool
 import MindAlphaWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The REPL's interpreter: parses a line, runs it against the pool, formats the result as text and as JSON.
 /// No terminal here: lines come from a ``LineReader`` and results go back as ``REPLOutput``.
-public final class REPLSession {
+///
+/// One command at a time: the caller awaits each ``execute(_:)`` before the next (it may run it in a task of its
+/// own, to cancel it), which is what makes sharing it across tasks safe.
+public final class REPLSession: @unchecked Sendable {
     /// The commands, for `help` and completion.
     public static let commands: [(name: String, usage: String, help: String)] = [
         ("send", "send <text> | send hex <bytes> | send @<file>", "Send a raw body to the next instance (or the pinned one); print latency, instance, request ID and the answer."),
@@ -29,6 +33,7 @@ public final class REPLSession {
     public private(set) var timeout: Duration
     public var jsonOutput: Bool
     private let poolTask: Task<ConnectionPool, any Error>
+    private let poolReady: NIOLockedValueBox<Bool>
     private var latencies = LoadRecorder.makeHistogram()
     private var ok = 0
     private var failures = 0
@@ -38,7 +43,13 @@ public final class REPLSession {
         self.label = label
         self.timeout = configuration.requestTimeout
         self.jsonOutput = jsonOutput
-        self.poolTask = Task { try await ConnectionPool.start(configuration, logger: logger) }
+        let ready = NIOLockedValueBox(false)
+        self.poolReady = ready
+        self.poolTask = Task {
+            let pool = try await ConnectionPool.start(configuration, logger: logger)
+            ready.withLockedValue { $0 = true }
+            return pool
+        }
     }
 
     public var prompt: String { pinned.map { "\(label)@\($0)> " } ?? "\(label)> " }
@@ -48,6 +59,14 @@ public final class REPLSession {
         get async {
             guard let pool = try? await poolTask.value else { return [] }
             return pool.statistics().instances.map(\.instance.address)
+        }
+    }
+
+    /// The instance addresses if the pool is already up (never waits for it: for completion at the prompt).
+    public var knownInstancesIfReady: [String] {
+        get async {
+            guard poolReady.withLockedValue({ $0 }) else { return [] }
+            return await knownInstances
         }
     }
 

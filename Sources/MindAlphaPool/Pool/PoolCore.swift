@@ -190,6 +190,10 @@ final class PoolCore: Sendable {
         if error is ChannelError, case .connectTimeout(let t) = error as! ChannelError {
             return "connect timed out after \(Duration(t))"
         }
+        for known in ["Connection refused", "No route to host", "Network is unreachable", "Connection reset by peer"]
+        where text.contains(known) {
+            return known.lowercased()
+        }
         if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
             return "\(first.error)"
         }

@@ -1,0 +1,108 @@
+import CommandLineKit
+import Foundation
+import MindAlphaPool
+import MindAlphaREPL
+
+/// `mindalpha-pool repl`: ask one instance one question and see the answer, as redis-cli does for Redis.
+enum ReplCommand {
+    static let spec = CommandSpec(
+        name: "repl",
+        summary: "an interactive session for ad-hoc requests (GNU readline), or a script on stdin",
+        discussion: """
+        The prompt names the service (or the pinned instance) and appears at once; the pool connects in the \
+        background. Type help for the commands: send, predict, use, instances, pool, stats, repeat, timeout, set, \
+        quit. At a terminal: line editing, Ctrl-R, Tab completion, history across sessions in \
+        $XDG_STATE_HOME/mindalpha-pool/history (MINDALPHA_POOL_HISTFILE overrides, /dev/null disables); Ctrl-C \
+        cancels the request in flight or clears the line, and never exits; Ctrl-D or quit does. When stdin is not \
+        a terminal: no prompt, one command per line, output per command (JSON lines with --json), exit status 1 \
+        if any command failed.
+        """,
+        options: [
+            OptionSpec("json", .flag, help: "One JSON object per command."),
+            OptionSpec("timeout", .duration, help: "Request timeout (the timeout command changes it).", default: "1s"),
+            OptionSpec("conns", .integer(1...1000), help: "Connections per instance.", default: "2"),
+        ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
+        examples: [
+            "mindalpha-pool repl --service ms-serving",
+            "printf 'send hello\\npredict demo_model a=1\\n' | mindalpha-pool repl --target 127.0.0.1:9000 --json",
+        ])
+
+    static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        let name = spec.name
+        let targets = try ConsulOptions.targets(args, command: name)
+        let source: PoolConfiguration.Source
+        let label: String
+        if !targets.isEmpty {
+            if args.source(of: "service") == .commandLine { throw UsageError("give --target or --service, not both", command: name) }
+            source = .fixed(targets)
+            label = targets.count == 1 ? targets[0].address : "targets"
+        } else {
+            guard let service = args.string("service") else {
+                throw UsageError("give --service NAME (or MINDALPHA_SERVICE) or --target HOST:PORT[@WEIGHT]", command: name)
+            }
+            source = .consul(try ConsulOptions.settings(args, command: name), ConsulOptions.query(args, service: service))
+            label = service
+        }
+        let configuration = PoolConfiguration(
+            source: source, maxConnectionsPerInstance: args.integer("conns")!, requestTimeout: args.duration("timeout")!)
+        let session = REPLSession(configuration: configuration, label: label, jsonOutput: args.flag("json"), logger: Logs.make("repl"))
+        let interactive = isatty(STDIN_FILENO) == 1
+        let failed = interactive
+            ? await interactiveLoop(session)
+            : await scriptLoop(session, reader: StandardInputReader())
+        await session.shutdown()
+        return failed ? .failure : .success
+    }
+
+    /// A script: every line runs, its output printed; true if any failed.
+    static func scriptLoop(_ session: REPLSession, reader: any LineReader) async -> Bool {
+        var failed = false
+        while let line = await reader.readLine(prompt: "") {
+            guard let output = await session.execute(line) else { continue }
+            if output.quit { break }
+            failed = failed || output.failed
+            Output.out(session.jsonOutput ? output.jsonLine : output.text)
+        }
+        return failed
+    }
+
+    /// At a terminal, through readline.
+    static func interactiveLoop(_ session: REPLSession) async -> Bool {
+        let reader = ReadlineReader(historyFile: ReadlineReader.historyPath(environment: ProcessInfo.processInfo.environment))
+        let words = REPLSession.commands.map(\.name) + ["any", "hex", "output", "json", "text", "level="]
+        // Ctrl-C that lands on another thread while readline waits is sent on to readline's thread.
+        let forwarder = Task.detached {
+            while !Task.isCancelled {
+                reader.forwardInterruptToPrompt()
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        defer { forwarder.cancel() }
+        Output.out("mindalpha-pool \(Program.version) — \(session.label). help lists the commands; Ctrl-D or quit ends.")
+        var failed = false
+        while true {
+            reader.setCompletions(words + (await session.knownInstancesIfReady))
+            guard let line = await reader.readLine(prompt: session.prompt) else {
+                Output.out("")
+                break
+            }
+            reader.remember(line)
+            _ = Interrupts.pending()
+            let command = Task { await session.execute(line) }
+            // Ctrl-C while it runs cancels it (the request fails with "cancelled"; the session goes on).
+            let watcher = Task.detached {
+                while !Task.isCancelled {
+                    if Interrupts.pending() { command.cancel() }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            let output = await command.value
+            watcher.cancel()
+            guard let output else { continue }
+            if output.quit { break }
+            failed = failed || output.failed
+            Output.out(session.jsonOutput ? output.jsonLine : output.text)
+        }
+        return failed
+    }
+}
