@@ -10,6 +10,7 @@ dpkg -s libreadline-dev >/dev/null 2>&1 || missing+=(libreadline-dev)
 if [ "${1:-}" = "--tests" ]; then
   command -v flatc >/dev/null 2>&1 || missing+=(flatbuffers-compiler)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # a test certificate for Consul over https
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)        # the REPL driven as a person would, in a terminal
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -47,9 +47,13 @@ enum ReplCommand {
             source: source, maxConnectionsPerInstance: args.integer("conns")!, requestTimeout: args.duration("timeout")!)
         let session = REPLSession(configuration: configuration, label: label, jsonOutput: args.flag("json"), logger: Logs.make("repl"))
         let interactive = isatty(STDIN_FILENO) == 1
-        let failed = interactive
-            ? await interactiveLoop(session)
-            : await scriptLoop(session, reader: StandardInputReader())
+        // A person's session ends with 0 however its commands went; a script's status says whether any failed.
+        var failed = false
+        if interactive {
+            await interactiveLoop(session)
+        } else {
+            failed = await scriptLoop(session, reader: StandardInputReader())
+        }
         await session.shutdown()
         return failed ? .failure : .success
     }
@@ -67,7 +71,7 @@ enum ReplCommand {
     }
 
     /// At a terminal, through readline.
-    static func interactiveLoop(_ session: REPLSession) async -> Bool {
+    static func interactiveLoop(_ session: REPLSession) async {
         let reader = ReadlineReader(historyFile: ReadlineReader.historyPath(environment: ProcessInfo.processInfo.environment))
         let words = REPLSession.commands.map(\.name) + ["any", "hex", "output", "json", "text", "level="]
         // Ctrl-C that lands on another thread while readline waits is sent on to readline's thread.
@@ -79,7 +83,6 @@ enum ReplCommand {
         }
         defer { forwarder.cancel() }
         Output.out("mindalpha-pool \(Program.version) — \(session.label). help lists the commands; Ctrl-D or quit ends.")
-        var failed = false
         while true {
             reader.setCompletions(words + (await session.knownInstancesIfReady))
             guard let line = await reader.readLine(prompt: session.prompt) else {
@@ -100,9 +103,7 @@ enum ReplCommand {
             watcher.cancel()
             guard let output else { continue }
             if output.quit { break }
-            failed = failed || output.failed
             Output.out(session.jsonOutput ? output.jsonLine : output.text)
         }
-        return failed
     }
 }

@@ -25,14 +25,15 @@ public enum Tool {
     }
 
     /// Runs to completion, with no standard input and none of the tool's own variables from this environment.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
-        let running = try start(arguments, environment: environment)
+    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil, timeout: TimeInterval = 60) throws -> Result {
+        let running = try start(arguments, environment: environment, input: input)
         try running.wait(timeout: timeout)
         return Result(status: running.process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
     }
 
     /// Starts a command and returns at once; for long-running ones such as `serve`.
-    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    /// `input`, when given, is the process's standard input (then closed); otherwise it reads nothing.
+    public static func start(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Running {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -42,8 +43,13 @@ public enum Tool {
         let running = Running(process: process)
         process.standardOutput = running.out.pipe
         process.standardError = running.err.pipe
-        process.standardInput = FileHandle.nullDevice
+        let stdin = input.map { _ in Pipe() }
+        process.standardInput = stdin ?? FileHandle.nullDevice
         try process.run()
+        if let stdin, let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         return running
     }
 
