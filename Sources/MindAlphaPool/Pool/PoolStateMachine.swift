@@ -45,6 +45,8 @@ struct PoolStateMachine<Connection, Waiter> {
         var slots: [Slot] = []
         var connecting = 0
         var cursor = 0
+        /// The slot that last became idle: the first one tried (O(1) in a closed loop, and its connection is warm).
+        var freed = -1
         /// Consecutive connection failures since the last successful response or ejection.
         var failures = 0
         /// Consecutive ejections since the last successful response.
@@ -63,6 +65,10 @@ struct PoolStateMachine<Connection, Waiter> {
         /// The connection for the next request: an idle one (round robin), else the least loaded under the limit.
         mutating func choose(lease: Bool, maxInFlight: Int) -> Int? {
             let count = slots.count
+            if freed >= 0, freed < count, slots[freed].inFlight == 0, !slots[freed].leased {
+                defer { freed = -1 }
+                return freed
+            }
             var best = -1
             var bestLoad = Int.max
             var j = cursor < count ? cursor : 0
@@ -246,6 +252,7 @@ struct PoolStateMachine<Connection, Waiter> {
             }
             guard let j = s.slots.firstIndex(where: { $0.id == id }) else { return (.none, false) }
             if lease { s.slots[j].leased = false } else { s.slots[j].inFlight -= 1 }
+            if s.slots[j].idle { s.freed = j }
             if draining || s.removed {
                 guard s.slots[j].idle else { return (.none, false) }
                 let slot = s.slots.remove(at: j)
