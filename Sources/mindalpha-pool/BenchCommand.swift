@@ -19,7 +19,7 @@ enum BenchCommand {
         joins and leaves are reported) or from --target. The body is --payload-size random bytes (default 64), a file, \
         hex, or a real prediction request (--model with --features and --columns). Progress goes to stderr when it \
         is a terminal; the report goes to stdout (--json: one document with a top-level "rps"). A breached --fail-if \
-        exits 2 after the report.
+        exits 2 after the report; a run in which no request succeeded exits 1.
         """,
         options: [
             OptionSpec("conns", short: "c", .integer(1...10_000), help: "Connections per instance.", default: "30", valueName: "N"),
@@ -108,6 +108,11 @@ enum BenchCommand {
         if interrupted { report.events.append("interrupted: the report covers the run until then") }
         Output.out(args.flag("json") ? report.json : BenchText.render(report, heading: BenchText.heading(plan: plan, conns: conns, instances: report.instances.count, bodySize: body.readableBytes), lastErrors: result.lastError))
         if interrupted { return .interrupted }
+        if report.requests > 0, report.ok == 0 {
+            let cause = result.lastError.sorted { $0.key < $1.key }.first.map { ": \($0.value)" } ?? ""
+            Output.err("\(Program.spec.name) bench: no request succeeded\(cause)")
+            return .failure
+        }
         let breached = thresholds.filter { $0.isBreached(by: report) }
         for t in breached {
             Output.err("\(Program.spec.name) bench: --fail-if \(t) breached: \(t.metric.rawValue) is \(BenchText.format(t, t.measured(in: report)))")

@@ -26,8 +26,12 @@ enum BenchText {
         }
         lines.append(errorLine)
         for (cls, message) in lastErrors.sorted(by: { $0.key < $1.key }) { lines.append("            e.g. \(cls): \(message)") }
-        lines.append("  latency   " + summary(r.latency) + (r.latencyUncorrected == nil ? "" : "  (from intended send)"))
-        if let u = r.latencyUncorrected { lines.append("            " + summary(u) + "  (uncorrected)") }
+        if r.ok == 0 {
+            lines.append("  latency   no request succeeded")
+        } else {
+            lines.append("  latency   " + summary(r.latency) + (r.latencyUncorrected == nil ? "" : "  (from intended send)"))
+            if let u = r.latencyUncorrected { lines.append("            " + summary(u) + "  (uncorrected)") }
+        }
         lines.append("")
         let rows = r.instances.map { i in
             [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors),

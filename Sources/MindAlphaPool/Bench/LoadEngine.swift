@@ -158,7 +158,13 @@ public final class LoadEngine: ResponseSink {
                 recorder.failure(class: error.errorClass.rawValue, instance: error.instance, message: error.description)
             }
         }
-        if case .closed = plan.mode { send(tag: tag) }
+        guard case .closed = plan.mode else { return }
+        if case let .failure(error) = result, error.errorClass == .unavailable || error.errorClass == .connect {
+            // Nothing to send to (all ejected, none connected): try again shortly rather than spin on failures.
+            loop.scheduleTask(in: .milliseconds(10)) { [self] in send(tag: tag) }
+        } else {
+            send(tag: tag)
+        }
     }
 }
 

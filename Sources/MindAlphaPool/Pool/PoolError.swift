@@ -71,15 +71,15 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .protocolViolation(instance, error):
             return "\(instance): protocol violation, connection closed: \(error)"
         case let .timeout(instance, after):
-            return "\(instance): no response within \(after) — raise the timeout or check the instance's load"
+            return "\(instance): no response within \(Self.format(after)) — raise the timeout or check the instance's load"
         case let .noConnection(instance, after):
-            return "\(instance): no connection became available within \(after) — raise the connections per instance or the timeout"
+            return "\(instance): no connection became available within \(Self.format(after)) — raise the connections per instance or the timeout"
         case let .noInstances(service):
             return "no instance to send to for \(service) — check that the service has passing instances"
         case let .noSuchInstance(address, source):
             return "\(address) is not an instance of \(source) — list them with `instances`, or use `use any`"
         case let .allEjected(count, retryIn):
-            return "all \(count) instance(s) are ejected after repeated connection failures; the first is retried in \(retryIn)"
+            return "all \(count) instance(s) are ejected after repeated connection failures; the first is retried in \(Self.format(retryIn))"
         case .cancelled:
             return "request cancelled"
         case .shuttingDown:
@@ -87,5 +87,13 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .discoveryFailed(reason):
             return reason
         }
+    }
+
+    /// `250ms`, `1.5s`: a duration as the tool's flags take it.
+    static func format(_ d: Duration) -> String {
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        if ms < 1000 { return "\(Int(ms.rounded()))ms" }
+        let s = (ms / 100).rounded() / 10
+        return s == s.rounded() ? "\(Int(s))s" : "\(s)s"
     }
 }
