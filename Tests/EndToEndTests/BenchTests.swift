@@ -131,6 +131,15 @@ import TestSupport
         #expect(report.errors.keys.allSatisfy { ["closed", "connect", "unavailable"].contains($0) })
     }
 
+    @Test func aDeadFleetIsReportedAndExitsOneWithoutSpinning() async throws {
+        let port = try await ScriptedServer.closedPort()
+        let result = try Tool.run(["bench", "--target", "127.0.0.1:\(port)", "--conns", "2", "--duration", "1s", "--json"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no request succeeded: 127.0.0.1:\(port): cannot connect (connection refused)"))
+        let report = try BenchReport.decode(Data(result.stdout.utf8))
+        #expect(report.ok == 0 && report.requests < 2_000)  // retried every 10 ms per slot, not spun on
+    }
+
     @Test func demoRunsEveryStepAndExitsZero() throws {
         let result = try Tool.run(["demo", "--duration", "1s"], timeout: 60)
         #expect(result.status == 0, "\(result.stderr)")
