@@ -74,6 +74,19 @@ public final class REPLSession: @unchecked Sendable {
         if let pool = try? await poolTask.value { await pool.shutdown(deadline: .seconds(2)) }
     }
 
+    /// Runs every line `reader` gives until its end or `quit`, handing each command's output (text, or a JSON line
+    /// when JSON output is on) to `write`; returns whether any command failed (a script's exit status).
+    public func run(_ reader: any LineReader, write: (String) -> Void) async -> Bool {
+        var failed = false
+        while let line = await reader.readLine(prompt: reader.isInteractive ? prompt : "") {
+            guard let output = await execute(line) else { continue }
+            if output.quit { break }
+            failed = failed || output.failed
+            write(jsonOutput ? output.jsonLine : output.text)
+        }
+        return failed
+    }
+
     /// Runs one line; `nil` for a blank line or a `#` comment.
     public func execute(_ line: String) async -> REPLOutput? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)

@@ -52,22 +52,10 @@ enum ReplCommand {
         if interactive {
             await interactiveLoop(session)
         } else {
-            failed = await scriptLoop(session, reader: StandardInputReader())
+            failed = await session.run(StandardInputReader()) { Output.out($0) }
         }
         await session.shutdown()
         return failed ? .failure : .success
-    }
-
-    /// A script: every line runs, its output printed; true if any failed.
-    static func scriptLoop(_ session: REPLSession, reader: any LineReader) async -> Bool {
-        var failed = false
-        while let line = await reader.readLine(prompt: "") {
-            guard let output = await session.execute(line) else { continue }
-            if output.quit { break }
-            failed = failed || output.failed
-            Output.out(session.jsonOutput ? output.jsonLine : output.text)
-        }
-        return failed
     }
 
     /// At a terminal, through readline.

@@ -105,6 +105,23 @@ import TestSupport
         await session.shutdown()
     }
 
+    @Test func aScriptRunsLineByLineUntilQuitAndReportsWhetherAnyCommandFailed() async throws {
+        let echo = try await ScriptedServer.start { f in [.respond(id: f.requestID, body: f.body)] }
+        let session = Self.session([echo.port])
+        var written: [String] = []
+        let failed = await session.run(ListReader(["set output json", "send one", "", "bogus", "send two", "quit", "send never"])) {
+            written.append($0)
+        }
+        #expect(failed)
+        #expect(written.count == 4)  // set, send, bogus, send: the blank line prints nothing, quit ends it
+        #expect(written[1].contains("\"body\":\"one\"") && written[2].contains("\"ok\":false") && written[3].contains("\"body\":\"two\""))
+        let clean = Self.session([echo.port])
+        #expect(await clean.run(ListReader(["send a", "stats"])) { _ in } == false)
+        await session.shutdown()
+        await clean.shutdown()
+        await echo.stop()
+    }
+
     @Test func thePromptComesAtOnceAndAnUnreachableConsulIsAnErrorNotAnEnd() async throws {
         let port = try await ScriptedServer.closedPort()
         let started = ContinuousClock.now
