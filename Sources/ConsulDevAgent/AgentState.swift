@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The agent's catalog: one node, its services and checks, and a Raft-like index that grows with every change.
 /// Thread-safe; blocking queries register waiters that run when their service changes.
@@ -65,7 +65,7 @@ final class AgentState: Sendable {
         }
     }
 
-    private let store: Mutex<Store>
+    private let store: NIOLockedValueBox<Store>
     let version = "1.21.3"
 
     init(nodeName: String, datacenter: String, address: String) {
@@ -74,11 +74,11 @@ final class AgentState: Sendable {
             id: "serfHealth", name: "Serf Health Status", serviceID: "", serviceName: "", serviceTags: [], kind: .node,
             status: "passing", output: "Agent alive and reachable", notes: "", interval: "", timeout: "", ttl: nil, target: nil,
             deregisterCriticalAfter: nil, criticalSince: nil, createIndex: 11, modifyIndex: 11)
-        store = Mutex(Store(node: node, nodeCheck: serf))
+        store = NIOLockedValueBox(Store(node: node, nodeCheck: serf))
     }
 
-    var node: Node { store.withLock { $0.node } }
-    var index: UInt64 { store.withLock { $0.index } }
+    var node: Node { store.withLockedValue { $0.node } }
+    var index: UInt64 { store.withLockedValue { $0.index } }
 
     /// An instance of a service with its checks, node check first.
     struct Entry {
@@ -89,7 +89,7 @@ final class AgentState: Sendable {
 
     /// The service's instances, filtered; and the index clients block on.
     func health(service name: String, passingOnly: Bool, tags: [String]) -> (entries: [Entry], index: UInt64) {
-        store.withLock { s in
+        store.withLockedValue { s in
             let services = s.services.values.filter { $0.name == name }.sorted { $0.id < $1.id }
             var entries: [Entry] = []
             for service in services {
@@ -104,7 +104,7 @@ final class AgentState: Sendable {
 
     /// Every service name with its de-duplicated tags.
     func catalogServices() -> (services: [String: [String]], index: UInt64) {
-        store.withLock { s in
+        store.withLockedValue { s in
             var result: [String: [String]] = [:]
             for service in s.services.values {
                 var tags = result[service.name] ?? []
@@ -115,15 +115,15 @@ final class AgentState: Sendable {
         }
     }
 
-    func services() -> [Service] { store.withLock { Array($0.services.values).sorted { $0.id < $1.id } } }
+    func services() -> [Service] { store.withLockedValue { Array($0.services.values).sorted { $0.id < $1.id } } }
 
-    func check(_ id: String) -> Check? { store.withLock { $0.checks[id] } }
+    func check(_ id: String) -> Check? { store.withLockedValue { $0.checks[id] } }
 
-    func allChecks() -> [Check] { store.withLock { Array($0.checks.values) } }
+    func allChecks() -> [Check] { store.withLockedValue { Array($0.checks.values) } }
 
     /// Adds or replaces a service and its checks.
     func register(_ service: Service, checks: [Check]) {
-        let wake = store.withLock { s -> [@Sendable () -> Void] in
+        let wake = store.withLockedValue { s -> [@Sendable () -> Void] in
             var names = [service.name]
             if let old = s.services[service.id] {
                 names.append(old.name)
@@ -147,7 +147,7 @@ final class AgentState: Sendable {
 
     /// Removes a service and its checks; `false` when there is no such service.
     func deregister(serviceID: String) -> Bool {
-        let wake = store.withLock { s -> [@Sendable () -> Void]? in
+        let wake = store.withLockedValue { s -> [@Sendable () -> Void]? in
             guard let old = s.services.removeValue(forKey: serviceID) else { return nil }
             s.checks = s.checks.filter { $0.value.serviceID != serviceID }
             _ = s.bump([old.name])
@@ -161,7 +161,7 @@ final class AgentState: Sendable {
     /// sync does. `false` when there is no such check.
     @discardableResult
     func update(checkID: String, status: String, output: String) -> Bool {
-        let wake = store.withLock { s -> [@Sendable () -> Void]? in
+        let wake = store.withLockedValue { s -> [@Sendable () -> Void]? in
             guard var check = s.checks[checkID] else { return nil }
             let changed = check.status != status
             check.output = output
@@ -179,7 +179,7 @@ final class AgentState: Sendable {
 
     /// A fresh waiter token.
     func nextToken() -> UInt64 {
-        store.withLock { s in
+        store.withLockedValue { s in
             s.nextWaiter += 1
             return s.nextWaiter
         }
@@ -187,11 +187,11 @@ final class AgentState: Sendable {
 
     /// Registers `wake` to run once when `service` changes; `token` is for ``cancelWaiter(_:service:)``.
     func addWaiter(service: String, token: UInt64, _ wake: @escaping @Sendable () -> Void) {
-        store.withLock { s in s.waiters[service, default: [:]][token] = wake }
+        store.withLockedValue { s in s.waiters[service, default: [:]][token] = wake }
     }
 
     func cancelWaiter(_ token: UInt64, service: String) {
-        store.withLock { s in _ = s.waiters[service]?.removeValue(forKey: token) }
+        store.withLockedValue { s in _ = s.waiters[service]?.removeValue(forKey: token) }
     }
 
     private static func takeWaiters(_ s: inout Store, _ names: [String]) -> [@Sendable () -> Void] {

@@ -1,16 +1,16 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// Runs the agent's checks: TTL checks expire to critical, TCP checks connect and HTTP checks GET on their
 /// interval, and a service whose check stays critical past `DeregisterCriticalServiceAfter` is removed.
 final class CheckRunner: Sendable {
     private let state: AgentState
     private let group: EventLoopGroup
-    private let tasks = Mutex<[String: Scheduled<Void>]>([:])
-    private let probes = Mutex<[String: RepeatedTask]>([:])
+    private let tasks = NIOLockedValueBox<[String: Scheduled<Void>]>([:])
+    private let probes = NIOLockedValueBox<[String: RepeatedTask]>([:])
 
     init(state: AgentState, group: EventLoopGroup) {
         self.state = state
@@ -80,7 +80,7 @@ final class CheckRunner: Sendable {
                     self.reapIfCritical(id)
                 }
             }
-            probes.withLock { $0[check.id] = task }
+            probes.withLockedValue { $0[check.id] = task }
         case .node: break
         }
     }
@@ -93,7 +93,7 @@ final class CheckRunner: Sendable {
             state.update(checkID: id, status: "critical", output: "TTL expired")
             reapIfCritical(id)
         }
-        tasks.withLock { $0.updateValue(task, forKey: id)?.cancel() }
+        tasks.withLockedValue { $0.updateValue(task, forKey: id)?.cancel() }
         if check.deregisterCriticalAfter != nil { scheduleReap(id, after: check.deregisterCriticalAfter!) }
     }
 
@@ -115,13 +115,13 @@ final class CheckRunner: Sendable {
     }
 
     func stop(_ id: String) {
-        tasks.withLock { $0.removeValue(forKey: id)?.cancel() }
-        probes.withLock { $0.removeValue(forKey: id)?.cancel() }
+        tasks.withLockedValue { $0.removeValue(forKey: id)?.cancel() }
+        probes.withLockedValue { $0.removeValue(forKey: id)?.cancel() }
     }
 
     func stopAll() {
-        tasks.withLock { t in t.values.forEach { $0.cancel() }; t.removeAll() }
-        probes.withLock { p in p.values.forEach { $0.cancel() }; p.removeAll() }
+        tasks.withLockedValue { t in t.values.forEach { $0.cancel() }; t.removeAll() }
+        probes.withLockedValue { p in p.values.forEach { $0.cancel() }; p.removeAll() }
     }
 
     /// Connects to `host:port`: passing on success, critical with the error otherwise (Consul's wording).

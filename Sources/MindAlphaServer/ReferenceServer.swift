@@ -1,8 +1,8 @@
 import Logging
 import MindAlphaWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A MindAlpha-Serving-compatible server for tests, demos and load runs: it answers every request frame,
 /// scores FlatBuffers `Request`s deterministically, and injects latency, errors, drops and closes on demand.
@@ -24,7 +24,7 @@ public final class ReferenceServer: Sendable {
     private let listeners: [Channel]
     private let connections: ConnectionSet
     private let logger: Logger
-    private let state = Mutex(State.running)
+    private let state = NIOLockedValueBox(State.running)
 
     private enum State { case running, stopping, stopped }
 
@@ -84,7 +84,7 @@ public final class ReferenceServer: Sendable {
     /// Stops accepting, lets every connection finish the answers it is preparing (up to the configuration's
     /// `drainTimeout`), closes the rest and stops the event loops. Safe to call more than once.
     public func shutdown() async throws {
-        let first = state.withLock { state -> Bool in
+        let first = state.withLockedValue { state -> Bool in
             guard state == .running else { return false }
             state = .stopping
             return true
@@ -101,7 +101,7 @@ public final class ReferenceServer: Sendable {
             timeout.cancel()
         }
         try await group.shutdownGracefully()
-        state.withLock { $0 = .stopped }
+        state.withLockedValue { $0 = .stopped }
     }
 }
 
@@ -119,13 +119,13 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
 
 /// The open connections, so that shutdown can drain them.
 final class ConnectionSet: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
 
     func insert(_ channel: Channel) {
         let id = ObjectIdentifier(channel)
-        channels.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.removeValue(forKey: id) } }
+        channels.withLockedValue { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in _ = channels.withLockedValue { $0.removeValue(forKey: id) } }
     }
 
-    func all() -> [Channel] { channels.withLock { Array($0.values) } }
+    func all() -> [Channel] { channels.withLockedValue { Array($0.values) } }
 }
