@@ -1,3 +1,4 @@
+import ConsulDevAgent
 import Foundation
 import MindAlphaPool
 import Testing
@@ -138,6 +139,31 @@ import TestSupport
         #expect(result.stderr.contains("no request succeeded: 127.0.0.1:\(port): cannot connect (connection refused)"))
         let report = try BenchReport.decode(Data(result.stdout.utf8))
         #expect(report.ok == 0 && report.requests < 2_000)  // retried every 10 ms per slot, not spun on
+    }
+
+    @Test func instancesJoiningAndLeavingConsulMidRunAreFollowedAndReported() async throws {
+        let (server, ports) = try Self.serve(2)
+        defer { _ = try? server.stop() }
+        try await withDevAgent { agent, client in
+            func register(_ port: Int) async throws {
+                try await client.register(ServiceRegistration(
+                    id: "ms-\(port)", name: "ms-serving", address: "127.0.0.1", port: port, weight: 100, check: nil))
+            }
+            try await register(ports[0])
+            let bench = try Tool.start(["bench", "--service", "ms-serving", "--consul", agent.address, "--conns", "2",
+                                        "--duration", "4s", "--json"])
+            try await Task.sleep(for: .milliseconds(1200))
+            try await register(ports[1])
+            try await Task.sleep(for: .milliseconds(1500))
+            try await client.deregister(serviceID: "ms-\(ports[0])")
+            try bench.wait(timeout: 30)
+            #expect(bench.process.terminationStatus == 0, "\(bench.stderr)")
+            let report = try BenchReport.decode(Data(bench.stdout.utf8))
+            #expect(report.events.contains { $0.hasSuffix("127.0.0.1:\(ports[1]) joined") }, "\(report.events)")
+            #expect(report.events.contains { $0.hasSuffix("127.0.0.1:\(ports[0]) left") }, "\(report.events)")
+            #expect(report.errors.isEmpty)  // nothing in flight was lost on either change
+            #expect(report.instances.allSatisfy { $0.requests > 0 })
+        }
     }
 
     @Test func demoRunsEveryStepAndExitsZero() throws {
