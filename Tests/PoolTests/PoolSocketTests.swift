@@ -216,15 +216,21 @@ import Testing
             try await tasks.waitForAll()
         }
         #expect(order.all == [0, 1, 2, 3, 4])
-        // A wait longer than the deadline fails with noConnection.
-        async let slow: PoolResponse = pool.send(ByteBuffer(string: "a"), timeout: .seconds(5))
-        try await F.eventually(pool) { $0.inFlight == 1 }
-        let error = await F.failure(pool, timeout: .milliseconds(10))
-        #expect(error?.errorClass == .unavailable)
-        if case .noConnection = error {} else { Issue.record("expected noConnection, got \(String(describing: error))") }
-        _ = try await slow
         await pool.shutdown()
         try await server.shutdown()
+
+        // A wait longer than the deadline fails with noConnection (the only slot is held by an unanswered request).
+        let silent = try await F.server(dropRate: 1)
+        let busy = try await F.pool([F.instance(F.port(silent))], connections: 1, inFlight: 1)
+        let held = Task { try await busy.send(ByteBuffer(string: "a"), timeout: .seconds(30)) }
+        try await F.eventually(busy) { $0.inFlight == 1 }
+        let error = await F.failure(busy, timeout: .milliseconds(10))
+        #expect(error?.errorClass == .unavailable)
+        if case .noConnection = error {} else { Issue.record("expected noConnection, got \(String(describing: error))") }
+        held.cancel()
+        _ = await held.result
+        await busy.shutdown()
+        try await silent.shutdown()
     }
 
     @Test func cancellingTheTaskFailsTheRequestAtOnce() async throws {
