@@ -32,7 +32,7 @@ import Testing
     }
 
     static func sentTo(_ pick: Machine.Pick) -> String? {
-        if case let .send(connection, _, _, _) = pick.decision { return connection }
+        if case let .send(connection, _, _) = pick.decision { return connection }
         return nil
     }
 
@@ -143,7 +143,7 @@ import Testing
         var m = Self.machine(max: 1, inFlight: 1, threshold: 1)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
         _ = m.closed(ConnectionID(raw: 1), key: key, error: .connectionClosed(instance: "a", reason: "reset"), now: Self.t0)
-        guard case let .fail(error, _) = m.pick(7, id: 7, now: Self.t0).decision else { Issue.record("expected a failure"); return }
+        guard case let .fail(error) = m.pick(7, id: 7, now: Self.t0).decision else { Issue.record("expected a failure"); return }
         #expect(error == .allEjected(instances: 1, retryIn: .seconds(1)))
         #expect(m.statistics(now: Self.t0).unplaced[.unavailable] == 1)
     }
@@ -175,7 +175,7 @@ import Testing
         // One request in flight on each of instance 1's two connections? One: then one idle, one busy.
         var busy: ConnectionID?
         for i in 0..<2 {
-            if case let .send(_, id, key, _) = m.pick(i, id: UInt64(i), now: Self.t0).decision, key == gone { busy = id }
+            if case let .send(_, id, key) = m.pick(i, id: UInt64(i), now: Self.t0).decision, key == gone { busy = id }
         }
         #expect(busy != nil)
         let updated = m.update([Self.instance(2, weight: 1)], now: Self.t0)
@@ -183,7 +183,7 @@ import Testing
         #expect(updated.dials.isEmpty)
         for i in 0..<4 {
             let pick = m.pick(i, id: UInt64(i), now: Self.t0)
-            guard case let .send(connection, id, key, _) = pick.decision else { Issue.record("expected a send"); return }
+            guard case let .send(connection, id, key) = pick.decision else { Issue.record("expected a send"); return }
             #expect(connection.hasPrefix("10.0.0.1:2"))
             _ = m.finished(id, key: key, error: nil)
         }
@@ -198,7 +198,7 @@ import Testing
         _ = m.update([Self.instance(1, weight: 3), Self.instance(2, weight: 1)], now: Self.t0)
         var counts: [Int: Int] = [:]
         for i in 0..<400 {
-            if case let .send(connection, _, _, _) = m.pick(i, id: UInt64(i), now: Self.t0).decision {
+            if case let .send(connection, _, _) = m.pick(i, id: UInt64(i), now: Self.t0).decision {
                 counts[connection.hasPrefix("10.0.0.1:1#") ? 1 : 2, default: 0] += 1
             }
         }
@@ -215,7 +215,7 @@ import Testing
         #expect(drained.waiters.map(\.waiter) == [3])
         #expect(drained.close.isEmpty)
         #expect(m.inFlight == 2)
-        guard case .fail(.shuttingDown, 4) = m.pick(4, id: 4, now: Self.t0).decision else { Issue.record("expected a failure"); return }
+        guard case .fail(.shuttingDown) = m.pick(4, id: 4, now: Self.t0).decision else { Issue.record("expected a failure"); return }
         guard case .close = m.finished(ConnectionID(raw: 1), key: key, error: nil) else { Issue.record("expected a close"); return }
         #expect(m.inFlight == 1)
         #expect(m.removeAllConnections().count == 1)
@@ -240,7 +240,7 @@ import Testing
 
     @Test func noInstancesIsAnErrorNamingTheSource() {
         var m = Self.machine()
-        guard case .fail(.noInstances("svc"), 1) = m.pick(1, id: 1, now: Self.t0).decision else {
+        guard case .fail(.noInstances("svc")) = m.pick(1, id: 1, now: Self.t0).decision else {
             Issue.record("expected noInstances"); return
         }
     }

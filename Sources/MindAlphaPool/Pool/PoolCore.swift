@@ -43,7 +43,7 @@ final class PoolCore: Sendable {
         let pick = state.withLockedValue { $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now()) }
         if let dial = pick.dial { self.dial(dial) }
         switch pick.decision {
-        case let .send(connection, _, _, request):
+        case let .send(connection, _, _):
             dispatch(request, on: connection)
         case let .queued(key):
             if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
@@ -53,7 +53,7 @@ final class PoolCore: Sendable {
                 else { return }
                 queued.waiter.complete(.failure(.noConnection(instance: address, after: Duration(timeout))))
             }
-        case let .fail(error, request):
+        case let .fail(error):
             group.any().execute { request.complete(.failure(error)) }
         }
     }

@@ -101,11 +101,12 @@ struct PoolStateMachine<Connection, Waiter> {
 
     /// What to do with a request just picked.
     enum Decision {
-        /// Write it on this connection (its slot is already counted).
-        case send(Connection, ConnectionID, InstanceKey, Waiter)
+        /// Write it on this connection (its slot is already counted). The waiter stays with the caller: not
+        /// passing it through and back saves copies on the per-request path.
+        case send(Connection, ConnectionID, InstanceKey)
         /// It waits in the instance's queue; it comes back from a later call, or from ``cancel(id:key:)``.
         case queued(InstanceKey)
-        case fail(PoolError, Waiter)
+        case fail(PoolError)
     }
 
     /// Open `count` connections to an instance.
@@ -175,20 +176,20 @@ struct PoolStateMachine<Connection, Waiter> {
     /// Picks the instance by the scheduler (skipping ejected ones) and a connection of it.
     /// `pinned` names the instance to use instead of the scheduler's pick (ejected or not).
     mutating func pick(_ waiter: Waiter, id: UInt64, lease: Bool = false, pinned: String? = nil, now: NIODeadline) -> Pick {
-        guard !draining else { return fail(.shuttingDown, waiter) }
+        guard !draining else { return fail(.shuttingDown) }
         if let expiry = nextExpiry, expiry <= now { reschedule(now: now) }
         let key: InstanceKey
         if let pinned {
             guard let k = keys[pinned], !modify(k, { $0.removed }) else {
-                return fail(.noSuchInstance(pinned, source: sourceName), waiter)
+                return fail(.noSuchInstance(pinned, source: sourceName))
             }
             key = k
         } else {
             guard let index = scheduler.next() else {
                 if let expiry = nextExpiry {
-                    return fail(.allEjected(instances: states.count, retryIn: Duration(expiry - now)), waiter)
+                    return fail(.allEjected(instances: states.count, retryIn: Duration(expiry - now)))
                 }
-                return fail(.noInstances(sourceName), waiter)
+                return fail(.noInstances(sourceName))
             }
             key = scheduleKeys[index]
         }
@@ -206,13 +207,13 @@ struct PoolStateMachine<Connection, Waiter> {
                 return Pick(decision: .queued(key), dial: dial)
             }
             if lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
-            return Pick(decision: .send(s.slots[j].connection, s.slots[j].id, key, waiter), dial: dial)
+            return Pick(decision: .send(s.slots[j].connection, s.slots[j].id, key), dial: dial)
         }
     }
 
-    private mutating func fail(_ error: PoolError, _ waiter: Waiter) -> Pick {
+    private mutating func fail(_ error: PoolError) -> Pick {
         unplaced[error.errorClass] += 1
-        return Pick(decision: .fail(error, waiter))
+        return Pick(decision: .fail(error))
     }
 
     /// Counts a request written on a checked-out connection.
