@@ -110,13 +110,11 @@ import TestSupport
         try t.keys("Enter")
         try await t.waitFor("targets@\(slowAddress)>")
 
-        // Ctrl-C cancels the slow request at once, and the session goes on.
+        // Ctrl-C cancels the slow request (left alone, it would be answered after 3 s), and the session goes on.
         try t.keys("send slow", "Enter")
         try await Task.sleep(for: .milliseconds(300))
-        let before = Date()
         try t.keys("C-c")
         try await t.waitFor("error (cancelled): request cancelled")
-        #expect(Date().timeIntervalSince(before) < 2)
         // Ctrl-C at the prompt clears the line and does not exit; twice changes nothing.
         try t.keys("typed but abandoned", "C-c")
         try await Task.sleep(for: .milliseconds(300))
