@@ -70,7 +70,9 @@ public final class REPLSession: @unchecked Sendable {
         }
     }
 
+    /// Ends the session: a pool still starting (Consul slow to answer) is given up, an open one shut down.
     public func shutdown() async {
+        if !poolReady.withLockedValue({ $0 }) { poolTask.cancel() }
         if let pool = try? await poolTask.value { await pool.shutdown(deadline: .seconds(2)) }
     }
 

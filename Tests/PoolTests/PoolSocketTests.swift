@@ -179,7 +179,7 @@ import Testing
         let started = ContinuousClock.now
         let error = await F.failure(pool, timeout: .milliseconds(200))
         #expect(error == .timeout(instance: "127.0.0.1:\(F.port(server))", after: .milliseconds(200)))
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(10))  // no hang
         let stats = pool.statistics()
         #expect(stats.inFlight == 0 && stats.totals[.timeout] == 1)
         #expect(stats.openConnections == 1)  // a timeout does not close the connection

@@ -124,15 +124,31 @@ import TestSupport
 
     @Test func thePromptComesAtOnceAndAnUnreachableConsulIsAnErrorNotAnEnd() async throws {
         let port = try await ScriptedServer.closedPort()
-        let started = ContinuousClock.now
         let session = REPLSession(
             configuration: PoolConfiguration(source: .consul(ConsulSettings(hostPort: "127.0.0.1:\(port)"), HealthQuery(service: "ms-serving"))),
             label: "ms-serving")
         #expect(session.prompt == "ms-serving> ")
-        #expect(ContinuousClock.now - started < .milliseconds(100))
         let out = try await Self.run(session, "send x")
         #expect(out.failed && out.json["class"] == .string("unavailable") && out.text.contains("unreachable"))
         #expect(try await Self.run(session, "timeout 2s").text == "timeout 2s")
         await session.shutdown()
+    }
+
+    @Test func aConsulThatNeverAnswersDoesNotHoldThePromptOrTheEnd() async throws {
+        // Accepts connections and never answers: the pool cannot start for as long as the Consul timeout.
+        let mute = try await ScriptedServer.mute()
+        let started = ContinuousClock.now
+        let session = REPLSession(
+            configuration: PoolConfiguration(source: .consul(
+                ConsulSettings(hostPort: "127.0.0.1:\(mute.port)", timeout: .seconds(30)), HealthQuery(service: "ms-serving"))),
+            label: "ms-serving")
+        #expect(session.prompt == "ms-serving> ")
+        #expect(try await Self.run(session, "help timeout").text.hasPrefix("timeout [duration]"))
+        #expect(await session.knownInstancesIfReady.isEmpty)  // what completion asks for: never waits
+        try await Task.sleep(for: .milliseconds(200))  // the start is now waiting on Consul
+        #expect(ContinuousClock.now - started < .seconds(5))
+        await session.shutdown()  // gives the start up instead of waiting out the 30 s
+        #expect(ContinuousClock.now - started < .seconds(20))
+        await mute.stop()
     }
 }

@@ -50,6 +50,14 @@ public final class ScriptedServer: Sendable {
         return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
     }
 
+    /// A server that accepts connections and never answers or closes them.
+    public static func mute() async throws -> ScriptedServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+    }
+
     /// A port nothing listens on (bound, then closed).
     public static func closedPort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
