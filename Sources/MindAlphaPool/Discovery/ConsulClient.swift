@@ -118,25 +118,13 @@ public final class ConsulClient: Sendable {
             if e.dnsAAAAError != nil || e.dnsAError != nil, e.connectionErrors.isEmpty {
                 return .unreachable(address: address, reason: "cannot resolve the host")
             }
-            if let first = e.connectionErrors.first?.error { return .unreachable(address: address, reason: Self.describe(first)) }
+            if let first = e.connectionErrors.first?.error { return .unreachable(address: address, reason: SocketErrorText.describe(first)) }
         }
-        if let e = error as? IOError { return .unreachable(address: address, reason: Self.describe(e)) }
+        if let e = error as? IOError { return .unreachable(address: address, reason: SocketErrorText.describe(e)) }
         if error is NIOSSLError || error is BoringSSLError {
             return .unreachable(address: address, reason: "TLS failed (\(error)); check --ca-file/CONSUL_CACERT or the scheme")
         }
         return .unreachable(address: address, reason: redact("\(error)"))
-    }
-
-    private static func describe(_ error: Error) -> String {
-        if let io = error as? IOError {
-            switch io.errnoCode {
-            case ECONNREFUSED: return "connection refused"
-            case ETIMEDOUT: return "connection timed out"
-            case EHOSTUNREACH, ENETUNREACH: return "no route to host"
-            default: return String(cString: strerror(io.errnoCode)).lowercased()
-            }
-        }
-        return "\(error)"
     }
 
     private static func describe(decoding error: Error) -> String {

@@ -183,21 +183,10 @@ final class PoolCore: Sendable {
     }
 
     static func describe(connectError error: any Error) -> String {
-        let text = "\(error)"
-        if text.contains("Too many open files") || text.contains("errno: 24") {
-            return "too many open files: raise the open-file limit (ulimit -n)"
+        if let e = error as? ChannelError, case let .connectTimeout(t) = e {
+            return "connect timed out after \(PoolError.format(Duration(t)))"
         }
-        if error is ChannelError, case .connectTimeout(let t) = error as! ChannelError {
-            return "connect timed out after \(Duration(t))"
-        }
-        for known in ["Connection refused", "No route to host", "Network is unreachable", "Connection reset by peer"]
-        where text.contains(known) {
-            return known.lowercased()
-        }
-        if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
-            return "\(first.error)"
-        }
-        return text
+        return SocketErrorText.describe(error)
     }
 
     // MARK: discovery
