@@ -138,7 +138,7 @@ public final class REPLSession: @unchecked Sendable {
         if rest.isEmpty { return .failure("send needs a body: send <text>, send hex <bytes> or send @<file>", command: "send") }
         let (first, afterFirst) = Self.split(rest)
         if first == "hex" {
-            guard let bytes = Self.hex(afterFirst), !afterFirst.isEmpty else {
+            guard let bytes = parseHexBytes(afterFirst), !afterFirst.isEmpty else {
                 return .failure("'\(afterFirst)' is not hex bytes (e.g. send hex 0a 1b 2c)", command: "send")
             }
             body = ByteBuffer(bytes: bytes)
@@ -387,17 +387,6 @@ public final class REPLSession: @unchecked Sendable {
         if us < 1000 { return String(format: "%.0fµs", us) }
         if us < 1_000_000 { return String(format: "%.2fms", us / 1000) }
         return String(format: "%.2fs", us / 1_000_000)
-    }
-
-    static func hex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.filter { !$0.isWhitespace }.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        return stride(from: 0, to: digits.count, by: 2).map { i -> UInt8? in
-            UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16)
-        }.reduce(into: [UInt8]?([])) { acc, b in
-            guard let b, acc != nil else { acc = nil; return }
-            acc!.append(b)
-        }
     }
 
     /// `0000  61 62 63 …  |abc…|`, 16 bytes a line.

@@ -18,7 +18,7 @@ enum Payload {
             return (ByteBuffer(bytes: data), nil)
         }
         if let hex = args.string("payload-hex") {
-            guard let bytes = parseHex(hex) else {
+            guard let bytes = parseHexBytes(hex) else {
                 throw UsageError("--payload-hex: '\(hex)' is not hex bytes (e.g. 0a1b2c or '0a 1b 2c')", command: command)
             }
             return (ByteBuffer(bytes: bytes), nil)
@@ -26,19 +26,6 @@ enum Payload {
         var generator = SystemRandomNumberGenerator()
         let size = args.size("payload-size")!
         return (ByteBuffer(bytes: (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }), nil)
-    }
-
-    static func parseHex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.filter { !$0.isWhitespace }.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var i = 0
-        while i < digits.count {
-            guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-            i += 2
-        }
-        return bytes
     }
 
     /// A prediction request for `--model`, built from the first `--rows` lines of `--features` with the Go
