@@ -278,7 +278,7 @@ public final class REPLSession: @unchecked Sendable {
             items.append(.object(["address": .string(i.instance.address), "weight": .integer(i.instance.weight),
                                   "share": .number((share * 1e6).rounded() / 1e6), "open": .integer(i.open), "state": .string(state)]))
         }
-        var text = Self.table(["ADDRESS", "WEIGHT", "SHARE", "CONNECTIONS", "STATE", "PINNED"], rows)
+        var text = TableFormatter.render(header: ["ADDRESS", "WEIGHT", "SHARE", "CONNECTIONS", "STATE", "PINNED"], rows: rows)
         if let discovery = stats.discoveryError { text += "\nconsul is failing, showing the last good set: \(discovery)" }
         return REPLOutput(text: text, json: ["command": .string("instances"), "ok": .bool(true), "instances": .array(items)])
     }
@@ -300,7 +300,7 @@ public final class REPLSession: @unchecked Sendable {
                                   "sent": .integer(c.sent), "ok": .integer(c.ok), "failed": .integer(c.failed),
                                   "late": .integer(c.late), "unknown": .integer(c.unknown)]))
         }
-        let text = Self.table(["ADDRESS", "OPEN", "IDLE", "BUSY", "CONNECTING", "IN FLIGHT", "SENT", "OK", "FAILED", "LATE", "UNKNOWN"], rows)
+        let text = TableFormatter.render(header: ["ADDRESS", "OPEN", "IDLE", "BUSY", "CONNECTING", "IN FLIGHT", "SENT", "OK", "FAILED", "LATE", "UNKNOWN"], rows: rows)
         return REPLOutput(text: text, json: ["command": .string("pool"), "ok": .bool(true), "instances": .array(items)])
     }
 
@@ -396,15 +396,6 @@ public final class REPLSession: @unchecked Sendable {
             let hex = chunk.map { String(format: "%02x", $0) }.joined(separator: " ")
             let ascii = String(chunk.map { (0x20..<0x7f).contains($0) ? Character(UnicodeScalar($0)) : "." })
             return String(format: "%04x  ", offset) + hex.padding(toLength: 47, withPad: " ", startingAt: 0) + "  |\(ascii)|"
-        }.joined(separator: "\n")
-    }
-
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let all = [header] + rows
-        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
     }
 }

@@ -1,3 +1,4 @@
+import CommandLineKit
 import MindAlphaPool
 
 /// The human-readable bench report.
@@ -37,7 +38,8 @@ enum BenchText {
             [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors),
              i.requests > i.errors ? latency(i.p50Us) : "-", i.requests > i.errors ? latency(i.p99Us) : "-"]
         }
-        lines.append(indent(table(header: ["INSTANCE", "WEIGHT", "EXPECTED", "OBSERVED", "REQUESTS", "ERRORS", "P50", "P99"], rows: rows)))
+        lines.append(indent(TableFormatter.render(
+            header: ["INSTANCE", "WEIGHT", "EXPECTED", "OBSERVED", "REQUESTS", "ERRORS", "P50", "P99"], rows: rows, rightAlignedFrom: 1)))
         if !r.events.isEmpty {
             lines.append("")
             lines.append("  events")
@@ -86,18 +88,6 @@ enum BenchText {
             out.append(c)
         }
         return (n < 0 ? "-" : "") + out
-    }
-
-    /// Right-aligned numbers after the first column.
-    static func table(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
-        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i == 0 ? cell + pad : pad + cell
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
     }
 
     static func indent(_ text: String) -> String {
