@@ -19,10 +19,20 @@ public final class LoadEngine: ResponseSink {
     private let completed = Atomic<Int>(0)
     private let inFlight = Atomic<Int>(0)
 
-    struct Timing: Sendable {
+    /// The run's clock, fixed by ``start()``: plain values, read on every response without copying the rest.
+    struct Window: Sendable {
         var start = NIODeadline.now()
         var measureFrom = NIODeadline.now()
         var stopAt = NIODeadline.distantFuture
+
+        /// The whole run (warm-up included) in seconds, 0 when it ends by request count.
+        var totalSeconds: Double {
+            stopAt == .distantFuture ? 0 : Double((stopAt - start).nanoseconds) / 1e9
+        }
+    }
+
+    struct Timing: Sendable {
+        var window = Window()
         var ticker: Scheduled<Void>?
         var nextIndex = 0
     }
@@ -51,11 +61,7 @@ public final class LoadEngine: ResponseSink {
         let measureFrom = now + TimeAmount(plan.warmup)
         var stopAt = NIODeadline.distantFuture
         if case let .duration(d) = plan.stop { stopAt = measureFrom + TimeAmount(d) }
-        timing.withLockedValue {
-            $0.start = now
-            $0.measureFrom = measureFrom
-            $0.stopAt = stopAt
-        }
+        timing.withLockedValue { $0.window = Window(start: now, measureFrom: measureFrom, stopAt: stopAt) }
         switch plan.mode {
         case let .closed(concurrency):
             for tag in 0..<concurrency { send(tag: UInt64(tag)) }
@@ -78,12 +84,12 @@ public final class LoadEngine: ResponseSink {
     /// Whether a `requests` plan has had all its answers (a `duration` plan ends by the clock).
     public var isComplete: Bool {
         if case .requests = plan.stop { return completed.load(ordering: .relaxed) >= requestLimit }
-        return NIODeadline.now() >= timing.withLockedValue { $0.stopAt }
+        return NIODeadline.now() >= window.stopAt
     }
 
     /// What has been recorded so far, for progress lines and the final report.
     public func result(at now: NIODeadline = .now()) -> LoadResult {
-        let t = timing.withLockedValue { $0 }
+        let t = window
         let measuredEnd = min(now, t.stopAt)
         let seconds = max(0, Double((measuredEnd - t.measureFrom).nanoseconds) / 1e9)
         return recorder.state.withLockedValue { s in
@@ -109,13 +115,12 @@ public final class LoadEngine: ResponseSink {
     private func tick() {
         guard case let .open(rate, from) = plan.mode, !stopping.load(ordering: .relaxed) else { return }
         let now = NIODeadline.now()
-        let t = timing.withLockedValue { $0 }
+        let (t, first) = timing.withLockedValue { ($0.window, $0.nextIndex) }
         if now >= t.stopAt { return }
-        let total = totalSeconds(t)
-        var index = t.nextIndex
+        var index = first
         var due = NIODeadline.distantFuture
         while index < requestLimit {
-            due = t.start + .nanoseconds(Int64(LoadPlan.dueOffset(index: index, rate: rate, from: from, over: total) * 1e9))
+            due = Self.due(index, rate: rate, from: from, in: t)
             guard due <= now else { break }
             send(tag: UInt64(index))
             index += 1
@@ -129,19 +134,20 @@ public final class LoadEngine: ResponseSink {
         }
     }
 
-    private func totalSeconds(_ t: Timing) -> Double {
-        t.stopAt == .distantFuture ? 0 : Double((t.stopAt - t.start).nanoseconds) / 1e9
+    private var window: Window { timing.withLockedValue { $0.window } }
+
+    /// When request `index` of an open loop is due.
+    private static func due(_ index: Int, rate: Double, from: Double?, in w: Window) -> NIODeadline {
+        w.start + .nanoseconds(Int64(LoadPlan.dueOffset(index: index, rate: rate, from: from, over: w.totalSeconds) * 1e9))
     }
 
     public func received(_ result: Result<PoolResponse, PoolError>, tag: UInt64) {
         inFlight.subtract(1, ordering: .relaxed)
         completed.add(1, ordering: .relaxed)
         let now = NIODeadline.now()
-        let t = timing.withLockedValue { $0 }
+        let t = window
         var intended: NIODeadline?
-        if case let .open(rate, from) = plan.mode {
-            intended = t.start + .nanoseconds(Int64(LoadPlan.dueOffset(index: Int(tag), rate: rate, from: from, over: totalSeconds(t)) * 1e9))
-        }
+        if case let .open(rate, from) = plan.mode { intended = Self.due(Int(tag), rate: rate, from: from, in: t) }
         // Only what was sent (open loop: due) inside the measured window counts.
         let reference = intended ?? now
         if reference >= t.measureFrom, now <= t.stopAt {

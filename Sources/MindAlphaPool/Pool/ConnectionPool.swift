@@ -120,9 +120,7 @@ public final class ConnectionPool: Sendable {
     public func send(_ body: ByteBuffer, to instance: String? = nil, timeout: Duration? = nil) async throws(PoolError) -> PoolResponse {
         let promise = core.group.any().makePromise(of: PoolResponse.self)
         let ticket = RequestTicket()
-        var pinned = core.request(body, timeout: timeout, completion: .promise(promise, ticket))
-        pinned.pinned = instance
-        let request = pinned
+        let request = core.request(body, timeout: timeout, completion: .promise(promise, ticket), pinned: instance)
         do {
             return try await withTaskCancellationHandler {
                 core.submit(request)

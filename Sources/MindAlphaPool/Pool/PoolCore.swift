@@ -31,9 +31,12 @@ final class PoolCore: Sendable {
 
     func nextRequestID() -> UInt64 { requestIDs.add(1, ordering: .relaxed).newValue }
 
-    func request(_ body: ByteBuffer, timeout: Duration?, completion: PoolRequest.Completion) -> PoolRequest {
+    func request(
+        _ body: ByteBuffer, timeout: Duration?, completion: PoolRequest.Completion, pinned: String? = nil
+    ) -> PoolRequest {
         let amount = TimeAmount(timeout ?? configuration.requestTimeout)
-        return PoolRequest(id: nextRequestID(), body: body, deadline: .now() + amount, timeout: amount, completion: completion)
+        return PoolRequest(
+            id: nextRequestID(), body: body, deadline: .now() + amount, timeout: amount, completion: completion, pinned: pinned)
     }
 
     // MARK: requests

@@ -15,7 +15,7 @@ struct PoolRequest: Sendable {
     let timeout: TimeAmount
     let completion: Completion
     /// The instance to send to, instead of the scheduler's pick.
-    var pinned: String? = nil
+    let pinned: String?
 
     /// When it was handed to the pool (its deadline less its timeout: one clock read per request, not two).
     var submittedAt: NIODeadline { deadline - timeout }
