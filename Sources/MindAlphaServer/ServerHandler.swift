@@ -23,7 +23,7 @@ final class ServerHandler: ChannelInboundHandler {
     private let injects: Bool
     private var random = FastRandom()
     /// Bytes of a frame that spans reads.
-    private var pendingBytes: ByteBuffer?
+    private var partial = PartialFrame()
     private var out: ByteBuffer
     private var answeredInBurst = 0
     /// Delayed answers not yet written.
@@ -60,11 +60,7 @@ final class ServerHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
         var input = unwrapInboundIn(data)
-        if pendingBytes != nil {
-            pendingBytes!.writeBuffer(&input)
-            input = pendingBytes!
-            pendingBytes = nil
-        }
+        partial.prepend(to: &input)
         do {
             while let frame = try parser.next(from: &input) {
                 handle(frame, context: context)
@@ -74,12 +70,7 @@ final class ServerHandler: ChannelInboundHandler {
             reject(error, context: context)
             return
         }
-        if input.readableBytes > 0 {
-            // Keep only the partial frame, not the whole read buffer it sits in.
-            var rest = context.channel.allocator.buffer(capacity: max(input.readableBytes, 256))
-            rest.writeBuffer(&input)
-            pendingBytes = rest
-        }
+        partial.keep(&input, allocator: context.channel.allocator)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

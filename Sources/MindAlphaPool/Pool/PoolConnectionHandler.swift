@@ -24,7 +24,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     let address: String
     private let parser: FrameParser
     private var inFlight = InFlightTable<InFlight>()
-    private var partial: ByteBuffer?
+    private var partial = PartialFrame()
     private var out = ByteBuffer()
     /// The body `out` holds; kept so that its storage (and so its address) cannot be reused while compared.
     private var lastBody = ByteBuffer()
@@ -98,11 +98,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard failure == nil else { return }
         var input = unwrapInboundIn(data)
-        if partial != nil {
-            partial!.writeBuffer(&input)
-            input = partial!
-            partial = nil
-        }
+        partial.prepend(to: &input)
         do {
             while let frame = try parser.next(from: &input) {
                 deliver(frame)
@@ -112,11 +108,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             fail(.protocolViolation(instance: address, error), context: context)
             return
         }
-        if input.readableBytes > 0 {
-            var rest = context.channel.allocator.buffer(capacity: max(input.readableBytes, 256))
-            rest.writeBuffer(&input)
-            partial = rest
-        }
+        partial.keep(&input, allocator: context.channel.allocator)
     }
 
     private func deliver(_ frame: Frame) {
@@ -140,7 +132,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         let error: PoolError
         if let failure {
             error = failure
-        } else if let partial, let leftover = parser.leftoverError(partial) {
+        } else if let bytes = partial.bytes, let leftover = parser.leftoverError(bytes) {
             error = .protocolViolation(instance: address, leftover)
         } else {
             error = .connectionClosed(instance: address, reason: "closed by the instance")
