@@ -58,13 +58,27 @@ public final class ScriptedServer: Sendable {
         return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
     }
 
-    /// A port nothing listens on (bound, then closed).
+    /// A loopback port that refuses connections and that no other test can take: a socket is bound to it and never
+    /// listens, and stays open for the life of the test process (a closed port could be handed to a parallel test's
+    /// server the next moment).
     public static func closedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Tool.ToolError("socket() failed: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw Tool.ToolError("bind() on 127.0.0.1 failed: errno \(errno)")
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Closes with SO_LINGER 0, so the peer sees a reset.
@@ -108,3 +122,4 @@ public final class ScriptedServer: Sendable {
         }
     }
 }
+
