@@ -138,3 +138,14 @@ public func formatDuration(_ duration: Duration) -> String {
     }
     return formatNumber(nanos) + "ns"
 }
+
+/// A latency as the tool prints it: `850µs`, `1.25ms`, `12.5ms`, `2.5s` (three significant digits at most).
+public func formatLatency(microseconds us: Double) -> String {
+    func trimmed(_ v: Double) -> String {
+        let scale = v < 10 ? 100.0 : v < 100 ? 10.0 : 1.0
+        return formatNumber((v * scale).rounded() / scale)
+    }
+    if us < 1000 { return "\(Int(us.rounded()))µs" }
+    if us < 1_000_000 { return trimmed(us / 1000) + "ms" }
+    return trimmed(us / 1_000_000) + "s"
+}

@@ -229,7 +229,7 @@ public final class REPLSession: @unchecked Sendable {
                 "request_id": .integer(Int(response.requestID)), "latency_us": .number((latencyUs * 10).rounded() / 10),
             ]
             json.merge(extra) { $1 }
-            let head = "\(response.instance)  id \(response.requestID)  \(Self.latency(latencyUs))  \(response.body.readableBytes) bytes"
+            let head = "\(response.instance)  id \(response.requestID)  \(formatLatency(microseconds: latencyUs))  \(response.body.readableBytes) bytes"
             return REPLOutput(text: head + "\n" + detail, json: json)
         } catch {
             failures += 1
@@ -315,7 +315,7 @@ public final class REPLSession: @unchecked Sendable {
         if h.totalCount > 0 {
             let p = [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)].map { ($0.0, Double(h.valueAtPercentile($0.1)) / 1000) }
             let values = [("min", Double(h.min) / 1000)] + p + [("max", Double(h.max) / 1000)]
-            text += "  " + values.map { "\($0.0) \(Self.latency($0.1))" }.joined(separator: "  ")
+            text += "  " + values.map { "\($0.0) \(formatLatency(microseconds: $0.1))" }.joined(separator: "  ")
             for (name, v) in values { json["\(name)_us"] = .number((v * 10).rounded() / 10) }
         }
         return REPLOutput(text: text, json: json)
@@ -382,12 +382,6 @@ public final class REPLSession: @unchecked Sendable {
     }
 
     // MARK: formatting
-
-    static func latency(_ us: Double) -> String {
-        if us < 1000 { return String(format: "%.0fµs", us) }
-        if us < 1_000_000 { return String(format: "%.2fms", us / 1000) }
-        return String(format: "%.2fs", us / 1_000_000)
-    }
 
     /// `0000  61 62 63 …  |abc…|`, 16 bytes a line.
     static func hexDump(_ bytes: [UInt8]) -> String {

@@ -221,7 +221,7 @@ final class Progress: @unchecked Sendable {
 
     func show(_ result: LoadResult, elapsed: Duration) {
         guard enabled else { return }
-        let p99 = result.corrected.totalCount == 0 ? "-" : BenchText.latency(Double(result.corrected.valueAtPercentile(99)) / 1000)
+        let p99 = result.corrected.totalCount == 0 ? "-" : formatLatency(microseconds: Double(result.corrected.valueAtPercentile(99)) / 1000)
         let errors = result.requests - result.ok
         let line = "  \(elapsed.components.seconds)s  \(BenchText.grouped(Int(result.rps))) req/s  "
             + "\(BenchText.grouped(errors)) errors  p99 \(p99)"

@@ -36,7 +36,7 @@ enum BenchText {
         lines.append("")
         let rows = r.instances.map { i in
             [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors),
-             i.requests > i.errors ? latency(i.p50Us) : "-", i.requests > i.errors ? latency(i.p99Us) : "-"]
+             i.requests > i.errors ? formatLatency(microseconds: i.p50Us) : "-", i.requests > i.errors ? formatLatency(microseconds: i.p99Us) : "-"]
         }
         lines.append(indent(TableFormatter.render(
             header: ["INSTANCE", "WEIGHT", "EXPECTED", "OBSERVED", "REQUESTS", "ERRORS", "P50", "P99"], rows: rows, rightAlignedFrom: 1)))
@@ -49,15 +49,8 @@ enum BenchText {
     }
 
     static func summary(_ l: BenchReport.Latency) -> String {
-        "min \(latency(l.min))  p50 \(latency(l.p50))  p90 \(latency(l.p90))  p99 \(latency(l.p99))  "
-            + "p99.9 \(latency(l.p99_9))  p99.99 \(latency(l.p99_99))  max \(latency(l.max))"
-    }
-
-    /// Microseconds as `850µs`, `1.25ms`, `2.5s`.
-    static func latency(_ us: Double) -> String {
-        if us < 1000 { return "\(Int(us.rounded()))µs" }
-        if us < 1_000_000 { return trim(us / 1000) + "ms" }
-        return trim(us / 1_000_000) + "s"
+        "min \(formatLatency(microseconds: l.min))  p50 \(formatLatency(microseconds: l.p50))  p90 \(formatLatency(microseconds: l.p90))  p99 \(formatLatency(microseconds: l.p99))  "
+            + "p99.9 \(formatLatency(microseconds: l.p99_9))  p99.99 \(formatLatency(microseconds: l.p99_99))  max \(formatLatency(microseconds: l.max))"
     }
 
     static func format(_ t: Threshold, _ value: Double) -> String {
@@ -65,20 +58,11 @@ enum BenchText {
         case .errors: return t.isRate ? String(format: "%.3f%%", value * 100) : grouped(Int(value))
         case .rps: return grouped(Int(value))
         case .shareDeviation: return String(format: "%.2f%%", value)
-        default: return latency(value)
+        default: return formatLatency(microseconds: value)
         }
     }
 
     static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
-
-    static func trim(_ v: Double) -> String {
-        let text = String(format: v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v)
-        guard text.contains(".") else { return text }
-        var t = Substring(text)
-        while t.hasSuffix("0") { t = t.dropLast() }
-        if t.hasSuffix(".") { t = t.dropLast() }
-        return String(t)
-    }
 
     static func grouped(_ n: Int) -> String {
         let digits = String(abs(n))
