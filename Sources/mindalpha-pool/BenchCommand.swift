@@ -51,6 +51,9 @@ enum BenchCommand {
             "mindalpha-pool bench --service ms-serving --model demo_model --features rows.csv --columns names.txt --json > run.json",
         ])
 
+    /// The most an open loop is asked to send per second: past it, one process cannot keep a schedule.
+    static let maxRate = 10_000_000.0
+
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         let name = spec.name
         let thresholds = try args.strings("fail-if").map { text in
@@ -58,59 +61,102 @@ enum BenchCommand {
         }
         let (body, validate) = try Payload.make(args, command: name)
         let source = try source(args)
-        var plan = try plan(args, defaultConcurrency: 1)
+        let plan = try plan(args, defaultConcurrency: 1)
         let conns = args.integer("conns")!
+        let perConnection = args.integer("in-flight-per-conn")!
         let timeout = args.duration("timeout")!
         guard timeout > .zero else { throw UsageError("--timeout must be above 0", command: name) }
+        let connectTimeout = args.duration("connect-timeout")!
         let group = MultiThreadedEventLoopGroup(numberOfThreads: args.integer("threads")!)
-        let pool: ConnectionPool
         do {
-            pool = try await ConnectionPool.start(
-                PoolConfiguration(
-                    source: source, maxConnectionsPerInstance: conns,
-                    maxInFlightPerConnection: args.integer("in-flight-per-conn")!,
-                    connectTimeout: args.duration("connect-timeout")!, requestTimeout: timeout,
-                    algorithm: SchedulingAlgorithm(rawValue: args.string("algorithm")!)!),
-                eventLoopGroup: group, logger: Logs.make("pool"))
+            let code = try await run(args, group: group, thresholds: thresholds, body: body, validate: validate, source: source,
+                                     plan: plan, conns: conns, perConnection: perConnection, timeout: timeout, connectTimeout: connectTimeout)
+            try? await group.shutdownGracefully()
+            return code
         } catch {
             try? await group.shutdownGracefully()
-            throw CommandError(error.description, code: .unavailable)
+            throw error
         }
+    }
+
+    private static func run(
+        _ args: ParsedArguments, group: MultiThreadedEventLoopGroup, thresholds: [Threshold], body: ByteBuffer,
+        validate: Payload.Validator?, source: PoolConfiguration.Source, plan: LoadPlan, conns: Int, perConnection: Int,
+        timeout: Duration, connectTimeout: Duration
+    ) async throws -> ExitCode {
+        var plan = plan
+
+        // Start-up (Consul, connections) gives way to SIGINT/SIGTERM at once, whatever it is waiting for.
+        let configuration = PoolConfiguration(
+            source: source, maxConnectionsPerInstance: conns, maxInFlightPerConnection: perConnection,
+            connectTimeout: connectTimeout, requestTimeout: timeout,
+            algorithm: SchedulingAlgorithm(rawValue: args.string("algorithm")!)!)
+        let startup: Startup = await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            let task = Task {
+                do throws(PoolError) {
+                    let pool = try await ConnectionPool.start(configuration, eventLoopGroup: group, logger: Logs.make("pool"))
+                    // Let the connections come up before the clock starts (a dead instance's fail fast).
+                    await pool.waitUntilConnected(timeout: connectTimeout + .milliseconds(100))
+                    once.resume(.ready(pool))
+                } catch {
+                    once.resume(.failed(error))
+                }
+            }
+            Signals.onTermination { _ in
+                task.cancel()
+                once.resume(.interrupted)
+            }
+        }
+        let pool: ConnectionPool
+        switch startup {
+        case let .failed(error):
+            throw CommandError(error.description, code: .unavailable)
+        case .interrupted:
+            let result = LoadResult.nothing(interrupted: true, during: "connecting")
+            Output.out(output(BenchReport(result: result, plan: plan, client: usage()), args: args, plan: plan, conns: conns, body: body))
+            return .interrupted
+        case let .ready(ready):
+            pool = ready
+        }
+
         let instances = pool.statistics().instances.count
         if case .closed = plan.mode, !args.isSet("concurrency") { plan.mode = .closed(concurrency: conns * instances) }
-        // Let the connections come up before the clock starts (they are opened at once; a dead instance's fail fast).
-        let ready = ContinuousClock.now + args.duration("connect-timeout")! + .milliseconds(100)
-        while ContinuousClock.now < ready {
-            let s = pool.statistics()
-            if s.instances.allSatisfy({ $0.connecting == 0 }) { break }
-            try? await Task.sleep(for: .milliseconds(5))
+        let engine = LoadEngine.start(
+            pool: pool, plan: plan, body: body, eventLoop: group.next(),
+            inFlightLimit: conns * perConnection * max(1, instances), validate: validate)
+        let signals = SignalCount()
+        Signals.onTermination { signal in
+            // The first stops the run with a partial report; a second, impatient one exits at once.
+            if signals.next() == 1 { engine.interrupt() } else { exit(ExitCode.interrupted.rawValue) }
         }
-        let engine = LoadEngine(pool: pool, plan: plan, body: body, eventLoop: group.next(), validate: validate)
         let progress = Progress(enabled: !args.flag("quiet") && isatty(STDERR_FILENO) == 1)
-        var tracker = FleetTracker(pool.statistics())
-        let started = ContinuousClock.now
-        engine.start()
-        let interrupted = await runUntilDone(engine) {
-            tracker.update(pool.statistics(), at: ContinuousClock.now - started)
-            progress.show(engine.result(), elapsed: ContinuousClock.now - started)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard !Task.isCancelled else { break }
+                let count = pool.statistics().instances.count
+                engine.raiseInFlightLimit(to: conns * perConnection * max(1, count))
+                progress.show(engine.progress())
+            }
         }
+        let result = await engine.result()
+        ticker.cancel()
         progress.clear()
-        let result = await engine.finish()
-        tracker.update(pool.statistics(), at: ContinuousClock.now - started)
         await pool.shutdown(deadline: .seconds(2))
-        try? await group.shutdownGracefully()
-        var report = BenchReport(result: result, plan: plan, weights: tracker.weights, events: tracker.events)
-        if let target = report.targetRps, case .open(_, nil) = plan.mode, report.rps < target * 0.99 {
-            let note = "achieved \(Int(report.rps)) req/s of the \(Int(target)) asked for: the fleet or this client is saturated"
-            report.events.append(note)
-            Output.err("\(Program.spec.name) bench: warning: \(note)")
+        let report = BenchReport(result: result, plan: plan, client: usage())
+        for event in report.events where event.kind == "rate_not_met" {
+            Output.err("\(Program.spec.name) bench: warning: \(event.message)")
         }
-        if interrupted { report.events.append("interrupted: the report covers the run until then") }
-        Output.out(args.flag("json") ? report.json : BenchText.render(report, heading: BenchText.heading(plan: plan, conns: conns, instances: report.instances.count, bodySize: body.readableBytes), lastErrors: result.lastError))
-        if interrupted { return .interrupted }
-        if report.requests > 0, report.ok == 0 {
-            let cause = result.lastError.sorted { $0.key < $1.key }.first.map { ": \($0.value)" } ?? ""
-            Output.err("\(Program.spec.name) bench: no request succeeded\(cause)")
+        Output.out(output(report, args: args, plan: plan, conns: conns, body: body, firstErrors: result.firstError))
+        if result.interrupted { return .interrupted }
+        if report.ok == 0 {
+            if report.requests - report.dropped == 0 {
+                Output.err("\(Program.spec.name) bench: no request was measured — nothing to judge --fail-if by")
+            } else {
+                let cause = result.firstError.sorted { $0.key < $1.key }.first.map { ": \($0.value)" } ?? ""
+                Output.err("\(Program.spec.name) bench: no request succeeded\(cause)")
+            }
             return .failure
         }
         let breached = thresholds.filter { $0.isBreached(by: report) }
@@ -120,23 +166,27 @@ enum BenchCommand {
         return breached.isEmpty ? .success : .thresholdBreached
     }
 
-    /// Waits until the plan is done (or SIGINT/SIGTERM, then returns true), calling `tick` once a second.
-    static func runUntilDone(_ engine: LoadEngine, tick: () -> Void) async -> Bool {
-        let interrupted = Interrupted()
-        // Not a child task: waiting for a signal cannot be cancelled, and a task group would wait for it.
-        Task.detached {
-            _ = await Signals.waitForTermination()
-            interrupted.set()
-        }
-        var next = ContinuousClock.now + .seconds(1)
-        while !engine.isComplete, !interrupted.isSet {
-            try? await Task.sleep(for: .milliseconds(20))
-            if ContinuousClock.now >= next {
-                tick()
-                next += .seconds(1)
-            }
-        }
-        return interrupted.isSet
+    private enum Startup: Sendable {
+        case ready(ConnectionPool)
+        case failed(PoolError)
+        case interrupted
+    }
+
+    private static func output(
+        _ report: BenchReport, args: ParsedArguments, plan: LoadPlan, conns: Int, body: ByteBuffer,
+        firstErrors: [String: String] = [:]
+    ) -> String {
+        if args.flag("json") { return report.json }
+        let heading = BenchText.heading(plan: plan, conns: conns, instances: report.instances.count, bodySize: body.readableBytes)
+        return BenchText.render(report, heading: heading, firstErrors: firstErrors)
+    }
+
+    /// This process's peak memory and CPU time so far.
+    static func usage() -> BenchReport.Client {
+        var u = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+        let cpu = Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+        return BenchReport.Client(maxRSSBytes: u.ru_maxrss * 1024, cpuSeconds: (cpu * 1000).rounded() / 1000)
     }
 
     static func plan(_ args: ParsedArguments, defaultConcurrency: Int) throws -> LoadPlan {
@@ -149,6 +199,12 @@ enum BenchCommand {
         let mode: LoadPlan.Mode
         if let rate = args.rate("rate") {
             guard rate > 0 else { throw UsageError("--rate must be above 0", command: name) }
+            guard rate <= maxRate else {
+                throw UsageError("--rate \(BenchText.grouped(Int(rate))) is above the 10M requests per second one bench process can schedule; run several (report merge adds them up)", command: name)
+            }
+            if let from = args.rate("rate-ramp"), from > maxRate {
+                throw UsageError("--rate-ramp \(BenchText.grouped(Int(from))) is above the 10M requests per second one bench process can schedule", command: name)
+            }
             if args.isSet("concurrency") { throw UsageError("--concurrency is for a closed loop; an open loop (--rate) sends on a schedule", command: name) }
             let from = args.rate("rate-ramp")
             if from != nil, case .requests = stop { throw UsageError("--rate-ramp needs --duration (the ramp spans it)", command: name) }
@@ -174,57 +230,25 @@ enum BenchCommand {
     }
 }
 
-/// Set once SIGINT or SIGTERM arrives.
-final class Interrupted: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .relaxed) }
-    var isSet: Bool { flag.load(ordering: .relaxed) }
+/// Counts SIGINT/SIGTERM arrivals.
+final class SignalCount: Sendable {
+    private let count = Atomic<Int>(0)
+    func next() -> Int { count.add(1, ordering: .relaxed).newValue }
 }
 
-/// Instances seen during a run: their weights, and lines for those that joined, left or were ejected.
-struct FleetTracker {
-    private(set) var weights: [String: Int] = [:]
-    private(set) var events: [String] = []
-    private var present: Set<String> = []
-    private var ejected: Set<String> = []
-
-    init(_ stats: PoolStatistics) {
-        for i in stats.instances where !i.removed {
-            weights[i.instance.address] = i.instance.weight
-            present.insert(i.instance.address)
-        }
-    }
-
-    mutating func update(_ stats: PoolStatistics, at elapsed: Duration) {
-        let at = String(format: "%.1fs", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        let now = Set(stats.instances.filter { !$0.removed }.map(\.instance.address))
-        for address in now.subtracting(present).sorted() { events.append("\(at) \(address) joined") }
-        for address in present.subtracting(now).sorted() { events.append("\(at) \(address) left") }
-        present = now
-        for i in stats.instances {
-            if !i.removed { weights[i.instance.address] = i.instance.weight }
-            let address = i.instance.address
-            if i.ejectedFor != nil, !ejected.contains(address) {
-                ejected.insert(address)
-                events.append("\(at) \(address) ejected after repeated connection failures")
-            } else if i.ejectedFor == nil {
-                ejected.remove(address)
-            }
-        }
-    }
-}
-
-/// The once-a-second line on stderr, when it is a terminal.
-final class Progress: @unchecked Sendable {
+/// The once-a-second line on stderr, when it is a terminal: elapsed of total, the last second's rate and p99.
+final class Progress: Sendable {
     let enabled: Bool
     init(enabled: Bool) { self.enabled = enabled }
 
-    func show(_ result: LoadResult, elapsed: Duration) {
+    func show(_ p: LoadEngine.Progress) {
         guard enabled else { return }
-        let p99 = result.corrected.totalCount == 0 ? "-" : formatLatency(microseconds: Double(result.corrected.valueAtPercentile(99)) / 1000)
-        let errors = result.requests - result.ok
-        let line = "  \(elapsed.components.seconds)s  \(BenchText.grouped(Int(result.rps))) req/s  "
-            + "\(BenchText.grouped(errors)) errors  p99 \(p99)"
+        let seconds = Double(p.elapsed.components.seconds) + Double(p.elapsed.components.attoseconds) / 1e18
+        var line = seconds < 0 ? "  warming up" : "  \(Int(seconds))s" + (p.total.map { "/\(formatDuration($0))" } ?? "")
+        if let last = p.lastSecond {
+            line += "  \(BenchText.grouped(last.requests)) req/s  p99 " + (last.p99 == 0 ? "-" : formatLatency(microseconds: Double(last.p99) / 1000))
+        }
+        line += "  \(BenchText.grouped(p.finished)) done  \(BenchText.grouped(p.errors)) errors"
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
     }
 

@@ -1,4 +1,5 @@
 import CommandLineKit
+import Foundation
 import MindAlphaPool
 
 /// The human-readable bench report.
@@ -15,18 +16,31 @@ enum BenchText {
         return "bench: \(load)"
     }
 
-    static func render(_ r: BenchReport, heading: String, lastErrors: [String: String] = [:]) -> String {
+    static func render(_ r: BenchReport, heading: String, firstErrors: [String: String] = [:]) -> String {
         var lines: [String] = [heading]
-        let errors = r.requests - r.ok
-        lines.append("  requests  \(grouped(r.requests)) in \(String(format: "%.2f", r.seconds))s, \(grouped(Int(r.rps.rounded()))) req/s"
-            + (r.targetRps.map { " (target \(grouped(Int($0))))" } ?? ""))
-        var errorLine = "  errors    \(grouped(errors))"
-        if errors > 0 {
-            errorLine += String(format: " (%.3f%%): ", r.errorRate * 100)
-                + r.errors.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", ")
+        let seconds = String(format: "%.2f", r.seconds)
+        if let target = r.targetRps {
+            lines.append("  requests  \(grouped(r.requests)) due in \(seconds)s (target \(grouped(Int(target))) req/s), "
+                + "\(grouped(r.sent)) sent: \(grouped(Int(r.rps.rounded()))) req/s")
+        } else {
+            lines.append("  requests  \(grouped(r.requests)) in \(seconds)s, \(grouped(Int(r.rps.rounded()))) req/s")
         }
-        lines.append(errorLine)
-        for (cls, message) in lastErrors.sorted(by: { $0.key < $1.key }) { lines.append("            e.g. \(cls): \(message)") }
+        lines.append("            ok \(grouped(r.ok)) · errors \(grouped(r.errorCount)) · unfinished \(grouped(r.unfinished)) · dropped \(grouped(r.dropped))")
+        if r.errorCount > 0 {
+            lines.append("  errors    \(grouped(r.errorCount))" + String(format: " (%.3f%%): ", r.errorRate * 100)
+                + r.errors.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", "))
+            for (cls, message) in firstErrors.sorted(by: { $0.key < $1.key }) { lines.append("            e.g. \(cls): \(message)") }
+        }
+        if r.dropped > 0 {
+            lines.append("  dropped   \(grouped(r.dropped)) (\(percent(Double(r.dropped) / Double(max(1, r.requests))))) due and never sent: "
+                + "\(grouped(r.inFlightLimit ?? 0)) requests were out, the most allowed; the latency above counts the wait")
+        }
+        if r.unfinished > 0 {
+            lines.append("  unfinished \(grouped(r.unfinished)) sent and still unanswered when the run was interrupted")
+        }
+        if r.late + r.duplicate + r.unknownID > 0 {
+            lines.append("  unmatched answers: late \(grouped(r.late)) · duplicate \(grouped(r.duplicate)) · unknown id \(grouped(r.unknownID)) (counted and dropped)")
+        }
         if r.ok == 0 {
             lines.append("  latency   no request succeeded")
         } else {
@@ -34,19 +48,41 @@ enum BenchText {
             if let u = r.latencyUncorrected { lines.append("            " + summary(u) + "  (uncorrected)") }
         }
         lines.append("")
-        let rows = r.instances.map { i in
-            [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors),
-             i.requests > i.errors ? formatLatency(microseconds: i.p50Us) : "-", i.requests > i.errors ? formatLatency(microseconds: i.p99Us) : "-"]
-        }
-        lines.append(indent(TableFormatter.render(
-            header: ["INSTANCE", "WEIGHT", "EXPECTED", "OBSERVED", "REQUESTS", "ERRORS", "P50", "P99"], rows: rows, rightAlignedFrom: 1)))
+        lines.append(indent(instanceTable(r)))
         if !r.events.isEmpty {
             lines.append("")
             lines.append("  events")
-            for e in r.events { lines.append("    \(e)") }
+            for e in r.events { lines.append("    \(eventTime(e.at))  \(e.message)") }
         }
         return lines.joined(separator: "\n")
     }
+
+    /// One row per instance; UNFINISHED and the unmatched-answer columns only when a run has some; a last row for
+    /// requests that reached no instance.
+    static func instanceTable(_ r: BenchReport) -> String {
+        let showUnfinished = r.instances.contains { $0.unfinished > 0 }
+        let showUnmatched = r.instances.contains { $0.late + $0.duplicate + $0.unknownID > 0 }
+        var header = ["INSTANCE", "WEIGHT", "EXPECTED", "OBSERVED", "REQUESTS", "ERRORS"]
+        if showUnfinished { header.append("UNFINISHED") }
+        if showUnmatched { header += ["LATE", "DUPLICATE", "UNKNOWN-ID"] }
+        header += ["P50", "P99"]
+        var rows = r.instances.map { i in
+            var row = [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors)]
+            if showUnfinished { row.append(grouped(i.unfinished)) }
+            if showUnmatched { row += [grouped(i.late), grouped(i.duplicate), grouped(i.unknownID)] }
+            return row + [i.ok > 0 ? formatLatency(microseconds: i.p50Us) : "-", i.ok > 0 ? formatLatency(microseconds: i.p99Us) : "-"]
+        }
+        if r.unplaced > 0 {
+            var row = ["(no instance)", "-", "-", "-", grouped(r.unplaced), "-"]
+            if showUnfinished { row.append("-") }
+            if showUnmatched { row += ["-", "-", "-"] }
+            rows.append(row + ["-", "-"])
+        }
+        return TableFormatter.render(header: header, rows: rows, rightAlignedFrom: 1)
+    }
+
+    /// `1.234s`, `-0.050s`.
+    static func eventTime(_ seconds: Double) -> String { String(format: "%.3fs", seconds) }
 
     static func summary(_ l: BenchReport.Latency) -> String {
         "min \(formatLatency(microseconds: l.min))  p50 \(formatLatency(microseconds: l.p50))  p90 \(formatLatency(microseconds: l.p90))  p99 \(formatLatency(microseconds: l.p99))  "
@@ -55,7 +91,7 @@ enum BenchText {
 
     static func format(_ t: Threshold, _ value: Double) -> String {
         switch t.metric {
-        case .errors: return t.isRate ? String(format: "%.3f%%", value * 100) : grouped(Int(value))
+        case .errors, .dropped, .unfinished: return t.isRate ? String(format: "%.3f%%", value * 100) : grouped(Int(value))
         case .rps: return grouped(Int(value))
         case .shareDeviation: return String(format: "%.2f%%", value)
         default: return formatLatency(microseconds: value)

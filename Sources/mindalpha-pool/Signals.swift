@@ -1,37 +1,51 @@
 import Dispatch
 import Foundation
 
-/// Waiting for SIGINT/SIGTERM without the default handlers killing the process.
+/// SIGINT and SIGTERM, caught instead of killing the process: each arrival runs the action set last, on a queue of
+/// its own (so it runs however busy the rest of the process is).
 enum Signals {
-    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { continuation in
-            let queue = DispatchQueue(label: "mindalpha.signals")
-            let resumed = ResumeOnce(continuation)
-            var sources: [DispatchSourceSignal] = []
-            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { resumed.resume(name) }
-                source.resume()
-                sources.append(source)
+    private static let queue = DispatchQueue(label: "mindalpha.signals")
+    private static let state = NSLock()
+    private nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    private nonisolated(unsafe) static var action: (@Sendable (String) -> Void)?
+
+    /// From now on, each SIGINT or SIGTERM runs `action` with the signal's name (replacing the previous action).
+    static func onTermination(_ action: @escaping @Sendable (String) -> Void) {
+        state.lock()
+        defer { state.unlock() }
+        self.action = action
+        guard sources.isEmpty else { return }
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                state.lock()
+                let current = Signals.action
+                state.unlock()
+                current?(name)
             }
-            Signals.keepAlive(sources)
+            source.resume()
+            sources.append(source)
         }
     }
 
-    private nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
-    private static func keepAlive(_ sources: [DispatchSourceSignal]) { retained = sources }
+    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
+    static func waitForTermination() async -> String {
+        await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            onTermination { once.resume($0) }
+        }
+    }
 }
 
 /// Resumes a continuation the first time only.
-final class ResumeOnce: @unchecked Sendable {
+final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var continuation: CheckedContinuation<String, Never>?
+    private var continuation: CheckedContinuation<Value, Never>?
 
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = continuation }
 
-    func resume(_ value: String) {
+    func resume(_ value: Value) {
         lock.lock()
         let c = continuation
         continuation = nil

@@ -31,13 +31,18 @@ import TestSupport
         #expect(report.instances.map(\.weight) == [300, 200, 100])
         for row in report.instances { #expect(abs(row.observedShare - row.expectedShare) <= 0.02, "\(row.address)") }
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
-        for key in ["rps", "requests", "ok", "errors", "error_rate", "latency", "instances", "histogram", "seconds", "mode", "runs"] {
+        for key in ["rps", "requests", "sent", "ok", "errors", "error_rate", "unfinished", "dropped", "unplaced", "late", "duplicate",
+                    "unknown_id", "latency", "instances", "events", "timeline", "histogram", "seconds", "mode", "runs", "interrupted", "client"] {
             #expect(object[key] != nil, "missing \(key)")
         }
         let latency = object["latency"] as! [String: Any]
         #expect(Set(latency.keys) == ["min", "p50", "p90", "p99", "p99_9", "p99_99", "max", "mean"])
         let row = (object["instances"] as! [[String: Any]])[0]
-        #expect(Set(row.keys) == ["address", "weight", "expected_share", "observed_share", "requests", "errors", "p50_us", "p99_us", "histogram"])
+        #expect(Set(row.keys) == ["address", "weight", "expected_share", "observed_share", "requests", "ok", "errors", "unfinished",
+                                  "late", "duplicate", "unknown_id", "p50_us", "p99_us", "histogram"])
+        let second = (object["timeline"] as! [[String: Any]])[0]
+        #expect(Set(second.keys) == ["second", "requests", "ok", "errors", "unfinished", "dropped", "p50_us", "p99_us", "histogram", "instances"])
+        #expect(report.timeline.reduce(0) { $0 + $1.requests } == 6000)
         #expect(result.stderr.isEmpty)  // no progress lines when stderr is not a terminal
     }
 
@@ -127,7 +132,7 @@ import TestSupport
         let report = try BenchReport.decode(Data(bench.stdout.utf8))
         let dead = try #require(report.instances.first { $0.address == "127.0.0.1:\(doomedPorts[0])" })
         let alive = try #require(report.instances.first { $0.address == "127.0.0.1:\(steadyPorts[0])" })
-        #expect(report.events.contains { $0.contains("127.0.0.1:\(doomedPorts[0]) ejected") })
+        #expect(report.events.contains { $0.kind == "ejected" && $0.instance == "127.0.0.1:\(doomedPorts[0])" })
         #expect(alive.requests > dead.requests && alive.errors == 0)
         #expect(report.errors.keys.allSatisfy { ["closed", "connect", "unavailable"].contains($0) })
     }
@@ -159,8 +164,8 @@ import TestSupport
             try bench.wait(timeout: 30)
             #expect(bench.process.terminationStatus == 0, "\(bench.stderr)")
             let report = try BenchReport.decode(Data(bench.stdout.utf8))
-            #expect(report.events.contains { $0.hasSuffix("127.0.0.1:\(ports[1]) joined") }, "\(report.events)")
-            #expect(report.events.contains { $0.hasSuffix("127.0.0.1:\(ports[0]) left") }, "\(report.events)")
+            #expect(report.events.contains { $0.kind == "joined" && $0.instance == "127.0.0.1:\(ports[1])" }, "\(report.events)")
+            #expect(report.events.contains { $0.kind == "left" && $0.instance == "127.0.0.1:\(ports[0])" }, "\(report.events)")
             #expect(report.errors.isEmpty)  // nothing in flight was lost on either change
             #expect(report.instances.allSatisfy { $0.requests > 0 })
         }

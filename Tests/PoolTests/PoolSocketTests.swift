@@ -288,7 +288,7 @@ import Testing
             _ = try await inFlight
             Issue.record("expected a failure")
         } catch {
-            #expect(error as? PoolError == .shuttingDown)
+            #expect(error as? PoolError == .unfinished(instance: "127.0.0.1:\(F.port(server))"))
         }
         try await server.shutdown()
     }

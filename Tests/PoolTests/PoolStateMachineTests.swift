@@ -139,6 +139,27 @@ import Testing
         #expect(picked)
     }
 
+    @Test func theFleetsHistoryIsLoggedWithExactTimesAndTheFirstSetIsNotAJoin() {
+        var m = Self.machine(max: 1, inFlight: 10, threshold: 2)
+        let keys = Self.start(&m, [Self.instance(1, weight: 100), Self.instance(2, weight: 200)])
+        #expect(m.events.events.isEmpty)
+        let bad = keys.first { $0.value == "10.0.0.1:1" }!.key
+        let error = PoolError.connectionClosed(instance: "10.0.0.1:1", reason: "connection reset by peer")
+        _ = m.closed(ConnectionID(raw: 1), key: bad, error: error, now: Self.t0 + .milliseconds(10))
+        _ = m.closed(ConnectionID(raw: 99), key: bad, error: error, now: Self.t0 + .milliseconds(20))
+        _ = m.pick(1, id: 1, now: Self.t0 + .milliseconds(1500))  // the ejection ran out at 1.020 s: picked again
+        _ = m.update([Self.instance(1, weight: 100), Self.instance(2, weight: 50), Self.instance(3, weight: 10)], now: Self.t0 + .seconds(2))
+        _ = m.update([Self.instance(2, weight: 50), Self.instance(3, weight: 10)], now: Self.t0 + .seconds(3))
+        let log = m.events.events.map { ($0.at, $0.instance, $0.kind) }
+        #expect(log.count == 5)
+        #expect(log[0] == (Self.t0 + .milliseconds(20), "10.0.0.1:1", .ejected(failures: 2, cause: "connection reset by peer", duration: .seconds(1))))
+        #expect(log[1] == (Self.t0 + .milliseconds(1020), "10.0.0.1:1", .returned))
+        #expect(log[2] == (Self.t0 + .seconds(2), "10.0.0.1:2", .reweighted(from: 200, to: 50)))
+        #expect(log[3] == (Self.t0 + .seconds(2), "10.0.0.1:3", .joined(weight: 10)))
+        #expect(log[4] == (Self.t0 + .seconds(3), "10.0.0.1:1", .left))
+        #expect(m.events.events.first!.description == "10.0.0.1:1 ejected after 2 connection failures in a row (connection reset by peer); out for 1s")
+    }
+
     @Test func whenEveryInstanceIsEjectedRequestsFailAtOnceSayingWhenTheFirstReturns() {
         var m = Self.machine(max: 1, inFlight: 1, threshold: 1)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
@@ -212,7 +233,7 @@ import Testing
         _ = m.pick(2, id: 2, now: Self.t0)
         _ = m.pick(3, id: 3, now: Self.t0)
         let drained = m.drain()
-        #expect(drained.waiters.map(\.waiter) == [3])
+        #expect(drained.waiters.map(\.0.waiter) == [3] && drained.waiters.map(\.1) == ["10.0.0.1:1"])
         #expect(drained.close.isEmpty)
         #expect(m.inFlight == 2)
         guard case .fail(.shuttingDown) = m.pick(4, id: 4, now: Self.t0).decision else { Issue.record("expected a failure"); return }

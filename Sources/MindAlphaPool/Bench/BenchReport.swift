@@ -3,6 +3,10 @@ import Histogram
 
 /// A load run's report: what `bench` prints, and its `--json` document (keys in snake_case, stable). It carries
 /// its histograms' buckets, so reports from several hosts merge into one (``merged(_:)``).
+///
+/// Every measured request is in exactly one bucket: `ok`, one class of `errors`, `unfinished` or `dropped`, and
+/// `requests` is their sum, overall and per instance (`requests` = the instances' `requests` + `unplaced` +
+/// `dropped`).
 public struct BenchReport: Codable, Sendable, Equatable {
     /// Latency percentiles in microseconds.
     public struct Latency: Codable, Sendable, Equatable {
@@ -16,54 +20,148 @@ public struct BenchReport: Codable, Sendable, Equatable {
         public var mean: Double
     }
 
-    /// One instance: its weight, the share it should get and the share it got.
+    /// One instance: its weight, the share it should get and the share it got, how its requests ended, and the
+    /// answers from it that matched no request.
     public struct InstanceRow: Codable, Sendable, Equatable {
         public var address: String
         public var weight: Int
         public var expectedShare: Double
         public var observedShare: Double
+        /// `ok + errors + unfinished`.
         public var requests: Int
+        public var ok: Int
         public var errors: Int
+        public var unfinished: Int
+        /// Answers after their request timed out, answers to a request already answered, answers with an ID never
+        /// sent on that connection (counted by the pool over the measured window).
+        public var late: Int
+        public var duplicate: Int
+        public var unknownID: Int
         public var p50Us: Double
         public var p99Us: Double
         public var histogram: [[UInt64]]
 
         enum CodingKeys: String, CodingKey {
-            case address, weight, requests, errors, histogram
+            case address, weight, requests, ok, errors, unfinished, late, duplicate, histogram
             case expectedShare = "expected_share", observedShare = "observed_share", p50Us = "p50_us", p99Us = "p99_us"
+            case unknownID = "unknown_id"
+        }
+    }
+
+    /// Something that happened during the run, `at` seconds from the start of the measured window.
+    public struct Event: Codable, Sendable, Equatable {
+        public var at: Double
+        /// `joined`, `left`, `reweighted`, `ejected`, `returned`, `consul_unreachable`, `consul_recovered`,
+        /// `rate_not_met`, `interrupted`.
+        public var kind: String
+        public var instance: String?
+        public var message: String
+    }
+
+    /// One instance in one second of the timeline.
+    public struct TimelineInstance: Codable, Sendable, Equatable {
+        public var address: String
+        public var requests: Int
+        public var ok: Int
+        public var errors: Int
+        public var unfinished: Int
+        public var p50Us: Double
+        public var p99Us: Double
+
+        enum CodingKeys: String, CodingKey {
+            case address, requests, ok, errors, unfinished
+            case p50Us = "p50_us", p99Us = "p99_us"
+        }
+    }
+
+    /// One second of the measured window: the requests that finished in it, and (open loop) those due in it and
+    /// never sent.
+    public struct TimelineSecond: Codable, Sendable, Equatable {
+        public var second: Int
+        /// `ok + errors + unfinished`: the requests that finished in this second.
+        public var requests: Int
+        public var ok: Int
+        public var errors: Int
+        public var unfinished: Int
+        public var dropped: Int
+        public var p50Us: Double
+        public var p99Us: Double
+        /// `[value_ns, count]` pairs of the second's latencies (2 significant digits).
+        public var histogram: [[UInt64]]
+        public var instances: [TimelineInstance]
+
+        enum CodingKeys: String, CodingKey {
+            case second, requests, ok, errors, unfinished, dropped, histogram, instances
+            case p50Us = "p50_us", p99Us = "p99_us"
+        }
+    }
+
+    /// What running the load cost this client.
+    public struct Client: Codable, Sendable, Equatable {
+        public var maxRSSBytes: Int
+        public var cpuSeconds: Double
+
+        public init(maxRSSBytes: Int, cpuSeconds: Double) {
+            self.maxRSSBytes = maxRSSBytes
+            self.cpuSeconds = cpuSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxRSSBytes = "max_rss_bytes", cpuSeconds = "cpu_seconds"
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case rps, mode, seconds, requests, ok, errors, latency, instances, events, histogram, runs
+        case rps, mode, seconds, requests, sent, ok, errors, unfinished, dropped, unplaced, late, duplicate
+        case latency, instances, events, timeline, histogram, runs, interrupted, client
         case targetRps = "target_rps", errorRate = "error_rate", latencyUncorrected = "latency_uncorrected"
-        case histogramUncorrected = "histogram_uncorrected"
+        case histogramUncorrected = "histogram_uncorrected", unknownID = "unknown_id", inFlightLimit = "in_flight_limit"
     }
 
-    /// Achieved requests per second (answered or failed) over the measured time.
+    /// Achieved sends per second over the measured time.
     public var rps: Double
     /// The open loop's target rate (the end rate of a ramp), `nil` in a closed loop.
     public var targetRps: Double?
     /// `closed` or `open`.
     public var mode: String
     public var seconds: Double
+    /// Every measured request: `ok + errors + unfinished + dropped`.
     public var requests: Int
+    /// Requests actually sent: `requests − dropped`.
+    public var sent: Int
     public var ok: Int
     /// Failures by class: connect, closed, protocol, timeout, unavailable, invalid, …
     public var errors: [String: Int]
+    /// Errors among the requests that finished (ok or an error).
     public var errorRate: Double
+    /// Sent and still unanswered when an interrupt ended the run.
+    public var unfinished: Int
+    /// Open loop: due inside the window and never sent, because the in-flight limit was reached.
+    public var dropped: Int
+    /// Requests that belong to no instance: failed before one was picked.
+    public var unplaced: Int
+    public var late: Int
+    public var duplicate: Int
+    public var unknownID: Int
+    /// Open loop: the most requests kept out at once.
+    public var inFlightLimit: Int?
     /// From the intended send time in an open loop (coordinated omission corrected); from the send in a closed one.
     public var latency: Latency
     /// From the actual send, open loop only.
     public var latencyUncorrected: Latency?
     public var instances: [InstanceRow]
-    /// Instances that joined or left during the run, and other notes.
-    public var events: [String]
+    public var events: [Event]
+    public var timeline: [TimelineSecond]
     /// `[value_ns, count]` pairs of the latency histogram (corrected).
     public var histogram: [[UInt64]]
     public var histogramUncorrected: [[UInt64]]?
     /// How many runs (hosts) this report combines.
     public var runs: Int
+    /// Whether SIGINT or SIGTERM cut the run short.
+    public var interrupted: Bool
+    public var client: Client?
+
+    public var errorCount: Int { errors.values.reduce(0, +) }
 
     /// The largest gap between an instance's observed and expected share, in percentage points.
     public var shareDeviation: Double {
@@ -77,97 +175,79 @@ public struct BenchReport: Codable, Sendable, Equatable {
     }
 
     public static func decode(_ data: Data) throws -> BenchReport {
-        let decoder = JSONDecoder()
-        return try decoder.decode(BenchReport.self, from: data)
+        try JSONDecoder().decode(BenchReport.self, from: data)
     }
 }
 
 extension BenchReport {
-    /// Builds the report of one run; `weights` are the instances' weights by address (from the pool).
-    public init(result: LoadResult, plan: LoadPlan, weights: [String: Int], events: [String]) {
+    /// Builds the report of one run.
+    public init(result: LoadResult, plan: LoadPlan, client: Client? = nil) {
         var targetRps: Double?
         var mode = "closed"
         if case let .open(rate, _) = plan.mode {
             targetRps = rate
             mode = "open"
         }
-        let rows = Self.rows(
-            result.instances.mapValues { ($0.ok + $0.errors, $0.errors, $0.histogram) }, weights: weights)
+        let rows = Self.rows(result.instances.map {
+            Self.Tally(address: $0.address, weight: $0.weight, ok: $0.ok, errors: $0.errors, unfinished: $0.unfinished,
+                       late: $0.late, duplicate: $0.duplicate, unknown: $0.unknown, histogram: $0.histogram)
+        })
+        let finished = result.ok + result.errorCount
         self.init(
             rps: Self.round(result.rps, 1), targetRps: targetRps, mode: mode, seconds: Self.round(result.seconds, 3),
-            requests: result.requests, ok: result.ok, errors: result.errors,
-            errorRate: result.requests == 0 ? 0 : Self.round(Double(result.requests - result.ok) / Double(result.requests), 6),
+            requests: result.requests, sent: result.requests - result.dropped, ok: result.ok, errors: result.errors,
+            errorRate: finished == 0 ? 0 : Self.round(Double(result.errorCount) / Double(finished), 6),
+            unfinished: result.unfinished, dropped: result.dropped, unplaced: result.unplaced,
+            late: result.instances.reduce(0) { $0 + $1.late }, duplicate: result.instances.reduce(0) { $0 + $1.duplicate },
+            unknownID: result.instances.reduce(0) { $0 + $1.unknown }, inFlightLimit: result.inFlightLimit,
             latency: Self.summary(result.corrected),
             latencyUncorrected: mode == "open" ? Self.summary(result.uncorrected) : nil,
-            instances: rows, events: events,
+            instances: rows,
+            events: result.events.map { Event(at: $0.at, kind: $0.kind, instance: $0.instance, message: $0.message) },
+            timeline: result.timeline.map { s in
+                TimelineSecond(
+                    second: s.second, requests: s.ok + s.errors + s.unfinished, ok: s.ok, errors: s.errors,
+                    unfinished: s.unfinished, dropped: s.dropped, p50Us: Self.us(s.p50), p99Us: Self.us(s.p99),
+                    histogram: s.histogram,
+                    instances: s.instances.map {
+                        TimelineInstance(address: $0.address, requests: $0.ok + $0.errors + $0.unfinished, ok: $0.ok,
+                                         errors: $0.errors, unfinished: $0.unfinished, p50Us: Self.us($0.p50), p99Us: Self.us($0.p99))
+                    })
+            },
             histogram: Self.buckets(result.corrected),
             histogramUncorrected: mode == "open" ? Self.buckets(result.uncorrected) : nil,
-            runs: 1)
+            runs: 1, interrupted: result.interrupted, client: client)
     }
 
-    /// Several runs as one, as when each of several hosts put its share of a load on the same fleet at the same
-    /// time: counts and rates add up, the time is the longest, percentiles come from the merged histograms.
-    public static func merged(_ reports: [BenchReport]) -> BenchReport {
-        precondition(!reports.isEmpty, "nothing to merge")
-        var corrected = LoadRecorder.makeHistogram()
-        var uncorrected = LoadRecorder.makeHistogram()
-        var anyUncorrected = false
-        var errors: [String: Int] = [:]
-        var perInstance: [String: (requests: Int, errors: Int, histogram: LatencyHistogram)] = [:]
-        var weights: [String: Int] = [:]
-        for r in reports {
-            record(r.histogram, into: &corrected)
-            if let u = r.histogramUncorrected {
-                anyUncorrected = true
-                record(u, into: &uncorrected)
-            }
-            errors.merge(r.errors, uniquingKeysWith: +)
-            for row in r.instances {
-                weights[row.address] = weights[row.address] ?? row.weight
-                var entry = perInstance[row.address] ?? (0, 0, LoadRecorder.makeHistogram())
-                entry.requests += row.requests
-                entry.errors += row.errors
-                record(row.histogram, into: &entry.histogram)
-                perInstance[row.address] = entry
-            }
-        }
-        let requests = reports.reduce(0) { $0 + $1.requests }
-        let ok = reports.reduce(0) { $0 + $1.ok }
-        let targets = reports.compactMap(\.targetRps)
-        return BenchReport(
-            rps: round(reports.reduce(0) { $0 + $1.rps }, 1),
-            targetRps: targets.isEmpty ? nil : targets.reduce(0, +),
-            mode: Set(reports.map(\.mode)).count == 1 ? reports[0].mode : "mixed",
-            seconds: reports.map(\.seconds).max()!,
-            requests: requests, ok: ok, errors: errors,
-            errorRate: requests == 0 ? 0 : round(Double(requests - ok) / Double(requests), 6),
-            latency: summary(corrected),
-            latencyUncorrected: anyUncorrected ? summary(uncorrected) : nil,
-            instances: rows(perInstance.mapValues { ($0.requests, $0.errors, $0.histogram) }, weights: weights),
-            events: reports.flatMap(\.events),
-            histogram: buckets(corrected),
-            histogramUncorrected: anyUncorrected ? buckets(uncorrected) : nil,
-            runs: reports.reduce(0) { $0 + $1.runs })
+    /// An instance's counts, before shares are worked out.
+    struct Tally {
+        var address: String
+        var weight: Int
+        var ok = 0
+        var errors = 0
+        var unfinished = 0
+        var late = 0
+        var duplicate = 0
+        var unknown = 0
+        var histogram = LoadRecorder.makeHistogram()
+
+        var requests: Int { ok + errors + unfinished }
     }
 
-    static func rows(
-        _ instances: [String: (requests: Int, errors: Int, histogram: LatencyHistogram)], weights: [String: Int]
-    ) -> [InstanceRow] {
-        let addresses = Set(instances.keys).union(weights.keys)
-        let totalWeight = addresses.reduce(0) { $0 + (weights[$1] ?? 0) }
-        let totalRequests = instances.values.reduce(0) { $0 + $1.requests }
-        return addresses.map { address in
-            let entry = instances[address]
-            let weight = weights[address] ?? 0
-            let histogram = entry?.histogram ?? LoadRecorder.makeHistogram()
-            return InstanceRow(
-                address: address, weight: weight,
-                expectedShare: totalWeight == 0 ? 0 : round(Double(weight) / Double(totalWeight), 6),
-                observedShare: totalRequests == 0 ? 0 : round(Double(entry?.requests ?? 0) / Double(totalRequests), 6),
-                requests: entry?.requests ?? 0, errors: entry?.errors ?? 0,
-                p50Us: histogram.totalCount == 0 ? 0 : us(histogram.valueAtPercentile(50)),
-                p99Us: histogram.totalCount == 0 ? 0 : us(histogram.valueAtPercentile(99)),
-                histogram: buckets(histogram))
+    /// Rows with shares, heaviest first: expected from the weights, observed from the requests.
+    static func rows(_ tallies: [Tally]) -> [InstanceRow] {
+        let totalWeight = tallies.reduce(0) { $0 + $1.weight }
+        let totalRequests = tallies.reduce(0) { $0 + $1.requests }
+        return tallies.map { t in
+            InstanceRow(
+                address: t.address, weight: t.weight,
+                expectedShare: totalWeight == 0 ? 0 : round(Double(t.weight) / Double(totalWeight), 6),
+                observedShare: totalRequests == 0 ? 0 : round(Double(t.requests) / Double(totalRequests), 6),
+                requests: t.requests, ok: t.ok, errors: t.errors, unfinished: t.unfinished,
+                late: t.late, duplicate: t.duplicate, unknownID: t.unknown,
+                p50Us: t.histogram.totalCount == 0 ? 0 : us(t.histogram.valueAtPercentile(50)),
+                p99Us: t.histogram.totalCount == 0 ? 0 : us(t.histogram.valueAtPercentile(99)),
+                histogram: buckets(t.histogram))
         }.sorted { ($0.weight, $1.address) > ($1.weight, $0.address) }
     }
 

@@ -1,196 +1,511 @@
 import Histogram
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import Synchronization
 
-/// Runs a ``LoadPlan`` through a pool and records it. Requests are sent from the event loops: in a closed loop
-/// each completion sends the next; in an open loop a timer on one event loop sends whatever is due (each request
-/// carries its index, so its intended send time needs no storage). Nothing is allocated per request.
+/// Runs a ``LoadPlan`` through a pool and records it, from the event loops: in a closed loop each completion sends
+/// the next request; in an open loop the schedule is a clock (``OpenSchedule``): a timer and every completion send
+/// whatever is due, up to an in-flight limit, so memory stays bounded whatever the rate. Nothing is allocated per
+/// request.
+///
+/// Every measured request ends in exactly one bucket: ok, an error class, unfinished (still unanswered when an
+/// interrupt ended the run) or, in an open loop, dropped (due inside the window and never sent, the limit being
+/// reached). A request belongs to the measured window by its (intended, in an open loop) send time; a duration run
+/// stops sending when the window closes and waits for the answers already asked for, which the pool's timeout
+/// bounds. ``interrupt()`` ends a run within half a second.
+///
+/// ```swift
+/// let engine = LoadEngine.start(pool: pool, plan: plan, body: body, eventLoop: group.next())
+/// let result = await engine.result()
+/// ```
 public final class LoadEngine: ResponseSink {
     public let plan: LoadPlan
-    public let recorder = LoadRecorder()
     private let pool: ConnectionPool
     private let body: ByteBuffer
     private let validate: (@Sendable (ByteBuffer) -> String?)?
     private let loop: any EventLoop
-    private let timing = NIOLockedValueBox(Timing())
-    private let stopping = Atomic<Bool>(false)
-    private let submitted = Atomic<Int>(0)
-    private let completed = Atomic<Int>(0)
+    private let window: Window
+    private let schedule: OpenSchedule?
+    private let recorder: LoadRecorder
+    /// Open loop: the first measured index (those before are the warm-up's) and the first index past the plan.
+    private let firstMeasured: Int
+    private let indexLimit: Int
+    /// Closed loop: measured sends so far; open loop: the next index to send. ``closedBit`` once the window closed.
+    private let claims = Atomic<Int>(0)
+    /// Requests out (warm-up ones too).
     private let inFlight = Atomic<Int>(0)
+    private let inFlightLimit: Synchronization.Atomic<Int>
+    /// How many measured requests the run waits for: N for a `requests` plan; once the window closed, those sent.
+    private let expected: Synchronization.Atomic<Int>
+    private let ending = NIOLockedValueBox<Ending?>(nil)
+    private let outcome = NIOLockedValueBox<LoadResult?>(nil)
+    private let done = Latch()
+    /// Open loop: the first index sent more than ``behindThreshold`` after its due time (-1: none), the most any
+    /// send was behind, and whether the in-flight limit held a send back.
+    private let behindFrom = Atomic<Int>(-1)
+    private let mostBehind = Atomic<Int64>(0)
+    private let limitReached = Atomic<Bool>(false)
+    private let baseline = NIOLockedValueBox<PoolStatistics?>(nil)
 
-    /// The run's clock, fixed by ``start()``: plain values, read on every response without copying the rest.
+    static let closedBit = 1 << 62
+    static let measuredTag: UInt64 = 1 << 63
+    /// A send this late is the schedule not being met, not timer jitter.
+    static let behindThreshold: Int64 = 100_000_000
+    /// After an interrupt: how long answers in flight are waited for, then how long the pool takes to fail the rest.
+    static let interruptGrace = TimeAmount.milliseconds(200)
+
+    /// The run's clock, fixed when it starts.
     struct Window: Sendable {
-        var start = NIODeadline.now()
-        var measureFrom = NIODeadline.now()
-        var stopAt = NIODeadline.distantFuture
-
-        /// The whole run (warm-up included) in seconds, 0 when it ends by request count.
-        var totalSeconds: Double {
-            stopAt == .distantFuture ? 0 : Double((stopAt - start).nanoseconds) / 1e9
-        }
+        var start: NIODeadline
+        var measureFrom: NIODeadline
+        /// `distantFuture` for a `requests` plan.
+        var stopAt: NIODeadline
     }
 
-    struct Timing: Sendable {
-        var window = Window()
-        var ticker: Scheduled<Void>?
-        var nextIndex = 0
+    /// How the measured window closed.
+    struct Ending: Sendable {
+        var at: NIODeadline
+        var interrupted: Bool
+        /// Measured requests sent, and (open loop) due and never sent.
+        var sent: Int
+        var dropped: Int
     }
 
-    /// `validate` returns why a response body is not acceptable (it then counts as an `invalid` error), or nil.
-    public init(
-        pool: ConnectionPool, plan: LoadPlan, body: ByteBuffer, eventLoop: any EventLoop,
-        validate: (@Sendable (ByteBuffer) -> String?)? = nil
+    private init(
+        pool: ConnectionPool, plan: LoadPlan, body: ByteBuffer, eventLoop: any EventLoop, inFlightLimit: Int,
+        validate: (@Sendable (ByteBuffer) -> String?)?
     ) {
         self.pool = pool
         self.plan = plan
         self.body = body
         self.loop = eventLoop
         self.validate = validate
-    }
-
-    /// How many requests the run sends at most (`requests` plans), else `Int.max`.
-    private var requestLimit: Int {
-        if case let .requests(n) = plan.stop { return n }
-        return .max
-    }
-
-    /// Starts the load; returns at once.
-    public func start() {
-        let now = NIODeadline.now()
-        let measureFrom = now + TimeAmount(plan.warmup)
+        let start = NIODeadline.now()
+        let measureFrom = start + TimeAmount(plan.warmup)
         var stopAt = NIODeadline.distantFuture
-        if case let .duration(d) = plan.stop { stopAt = measureFrom + TimeAmount(d) }
-        timing.withLockedValue { $0.window = Window(start: now, measureFrom: measureFrom, stopAt: stopAt) }
+        var lastSecond: Int?
+        if case let .duration(d) = plan.stop {
+            stopAt = measureFrom + TimeAmount(d)
+            lastSecond = max(0, Int((Double(TimeAmount(d).nanoseconds) / 1e9).rounded(.up)) - 1)
+        }
+        window = Window(start: start, measureFrom: measureFrom, stopAt: stopAt)
+        recorder = LoadRecorder(measureFrom: measureFrom, lastSecond: lastSecond)
+        self.inFlightLimit = Synchronization.Atomic(max(1, inFlightLimit))
+        switch plan.mode {
+        case .closed:
+            schedule = nil
+            firstMeasured = 0
+            indexLimit = .max
+            if case let .requests(n) = plan.stop { expected = Synchronization.Atomic(n) } else { expected = Synchronization.Atomic(.max) }
+        case let .open(rate, from):
+            let span = stopAt == .distantFuture ? 0 : Double((stopAt - start).nanoseconds) / 1e9
+            let schedule = OpenSchedule(origin: start, rate: rate, from: from, span: span)
+            self.schedule = schedule
+            firstMeasured = schedule.count(before: measureFrom)
+            switch plan.stop {
+            case let .requests(n):
+                indexLimit = firstMeasured + n
+                expected = Synchronization.Atomic(n)
+            case .duration:
+                indexLimit = schedule.count(before: stopAt)
+                expected = Synchronization.Atomic(.max)
+            }
+        }
+    }
+
+    /// Starts a run at once. `inFlightLimit` bounds an open loop's requests out (give the pool's capacity:
+    /// connections × in-flight per connection × instances); `validate` returns why an answer's body is not
+    /// acceptable (it then counts as an `invalid` error), or nil.
+    public static func start(
+        pool: ConnectionPool, plan: LoadPlan, body: ByteBuffer, eventLoop: any EventLoop, inFlightLimit: Int = 1_000,
+        validate: (@Sendable (ByteBuffer) -> String?)? = nil
+    ) -> LoadEngine {
+        let engine = LoadEngine(
+            pool: pool, plan: plan, body: body, eventLoop: eventLoop, inFlightLimit: inFlightLimit, validate: validate)
+        engine.begin()
+        return engine
+    }
+
+    private func begin() {
+        if plan.warmup <= .zero {
+            takeBaseline()
+        } else {
+            loop.scheduleTask(deadline: window.measureFrom) { [self] in takeBaseline() }
+        }
+        if window.stopAt != .distantFuture {
+            loop.scheduleTask(deadline: window.stopAt) { [self] in close(at: window.stopAt, interrupted: false) }
+        }
         switch plan.mode {
         case let .closed(concurrency):
-            for tag in 0..<concurrency { send(tag: UInt64(tag)) }
+            for chain in 0..<concurrency { sendClosed(chain: UInt64(chain), now: .now()) }
         case .open:
             loop.execute { [self] in tick() }
         }
     }
 
-    /// Stops sending and waits (up to the request timeout and a second more) for what is in flight.
-    public func finish() async -> LoadResult {
-        stopping.store(true, ordering: .relaxed)
-        timing.withLockedValue { $0.ticker?.cancel() }
-        let end = ContinuousClock.now + plan.timeout + .seconds(1)
-        while inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < end {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return result(at: .now())
+    private func takeBaseline() {
+        let stats = pool.statistics()
+        baseline.withLockedValue { if $0 == nil { $0 = stats } }
     }
 
-    /// Whether a `requests` plan has had all its answers (a `duration` plan ends by the clock).
-    public var isComplete: Bool {
-        if case .requests = plan.stop { return completed.load(ordering: .relaxed) >= requestLimit }
-        return NIODeadline.now() >= window.stopAt
+    // MARK: the caller's side
+
+    /// Waits for the end of the run: the window closed (by its duration, its request count or ``interrupt()``) and
+    /// every measured request finished. Returns early when the task is cancelled.
+    public func waitUntilDone() async { await done.wait() }
+
+    public var isDone: Bool { done.isFired }
+
+    /// The run's numbers, once it is over (waits for that).
+    public func result() async -> LoadResult {
+        await done.wait()
+        return outcome.withLockedValue { $0 }!
     }
 
-    /// What has been recorded so far, for progress lines and the final report.
-    public func result(at now: NIODeadline = .now()) -> LoadResult {
-        let t = window
-        let measuredEnd = min(now, t.stopAt)
-        let seconds = max(0, Double((measuredEnd - t.measureFrom).nanoseconds) / 1e9)
-        return recorder.state.withLockedValue { s in
-            LoadResult(
-                seconds: seconds, ok: s.ok, errors: s.errors, lastError: s.lastError,
-                corrected: s.corrected, uncorrected: s.uncorrected,
-                instances: s.instances.mapValues { LoadResult.InstanceResult(ok: $0.ok, errors: $0.errors, histogram: $0.histogram) })
+    /// Ends the run now: nothing more is sent; answers in flight get a moment, then the pool is shut down and what
+    /// it still holds counts as unfinished. The result is ready within about half a second.
+    public func interrupt() {
+        guard close(at: .now(), interrupted: true) else { return }
+        giveUp(after: Self.interruptGrace)
+    }
+
+    /// Lets an open loop keep more requests out (when instances joined).
+    public func raiseInFlightLimit(to limit: Int) {
+        var current = inFlightLimit.load(ordering: .relaxed)
+        while limit > current {
+            let (exchanged, original) = inFlightLimit.compareExchange(expected: current, desired: limit, ordering: .relaxed)
+            if exchanged { return }
+            current = original
         }
+    }
+
+    /// For a progress line.
+    public struct Progress: Sendable {
+        /// From the start of the measured window (negative while warming up).
+        public var elapsed: Duration
+        public var total: Duration?
+        /// Measured requests finished so far, and errors among them.
+        public var finished: Int
+        public var errors: Int
+        /// The last full second: requests finished in it and their p99 (nanoseconds; 0 when none succeeded).
+        public var lastSecond: (requests: Int, p99: UInt64)?
+    }
+
+    public func progress() -> Progress {
+        let elapsed = NIODeadline.now() - window.measureFrom
+        let second = elapsed.nanoseconds >= 0 ? Int(elapsed.nanoseconds / 1_000_000_000) : 0
+        let p = recorder.progress(second: second)
+        var total: Duration?
+        if case let .duration(d) = plan.stop { total = d }
+        return Progress(elapsed: .nanoseconds(elapsed.nanoseconds), total: total, finished: p.finished, errors: p.errors, lastSecond: p.lastSecond)
     }
 
     // MARK: sending
 
-    private func send(tag: UInt64) {
-        guard !stopping.load(ordering: .relaxed) else { return }
-        let n = submitted.add(1, ordering: .relaxed).newValue
-        guard n <= requestLimit else { return }
-        inFlight.add(1, ordering: .relaxed)
+    private var isClosed: Bool { claims.load(ordering: .relaxed) & Self.closedBit != 0 }
+
+    private func submit(tag: UInt64) {
         pool.submit(body, timeout: plan.timeout, sink: self, tag: tag)
     }
 
-    /// Open loop: sends every request due by now, then sleeps until the next one is due (at least 50 µs, so a
-    /// high rate costs one timer per batch, not one per request).
+    /// Closed loop: the next request of a chain, measured when sent inside the window.
+    private func sendClosed(chain: UInt64, now: NIODeadline) {
+        if now < window.measureFrom {
+            guard !isClosed else { return }
+            inFlight.add(1, ordering: .relaxed)
+            submit(tag: chain)
+        } else if claimMeasured(now: now) {
+            inFlight.add(1, ordering: .relaxed)
+            submit(tag: chain | Self.measuredTag)
+        }
+    }
+
+    /// Takes one of a closed loop's measured sends, unless the window closed, ran out or the plan's count is sent.
+    private func claimMeasured(now: NIODeadline) -> Bool {
+        guard now < window.stopAt else { return false }
+        let limit = expected.load(ordering: .relaxed)
+        var value = claims.load(ordering: .relaxed)
+        while value & Self.closedBit == 0, value < limit {
+            let (exchanged, original) = claims.compareExchange(expected: value, desired: value + 1, ordering: .relaxed)
+            if exchanged { return true }
+            value = original
+        }
+        return false
+    }
+
+    /// Open loop: the next index, if it is due by `now` and inside the plan.
+    private func claimIndex(dueBy now: NIODeadline) -> Int? {
+        var value = claims.load(ordering: .relaxed)
+        while value & Self.closedBit == 0, value < indexLimit, schedule!.due(value) <= now {
+            let (exchanged, original) = claims.compareExchange(expected: value, desired: value + 1, ordering: .relaxed)
+            if exchanged { return value }
+            value = original
+        }
+        return nil
+    }
+
+    /// Open loop: sends everything due by `now`, as far as the in-flight limit allows; returns whether the limit
+    /// held a due request back.
+    @discardableResult
+    private func pump(now: NIODeadline) -> Bool {
+        let limit = inFlightLimit.load(ordering: .relaxed)
+        while true {
+            if inFlight.add(1, ordering: .relaxed).newValue > limit {
+                inFlight.subtract(1, ordering: .relaxed)
+                if let schedule, let next = nextIndex, schedule.due(next) <= now {
+                    if !limitReached.load(ordering: .relaxed) { limitReached.store(true, ordering: .relaxed) }
+                    return true
+                }
+                return false
+            }
+            guard let index = claimIndex(dueBy: now) else {
+                inFlight.subtract(1, ordering: .relaxed)
+                return false
+            }
+            let behind = (now - schedule!.due(index)).nanoseconds
+            if behind > Self.behindThreshold { noteBehind(index: index, by: behind) }
+            submit(tag: UInt64(index))
+        }
+    }
+
+    /// The next index to send, `nil` when the plan is all sent or the window closed.
+    private var nextIndex: Int? {
+        let value = claims.load(ordering: .relaxed)
+        return value & Self.closedBit == 0 && value < indexLimit ? value : nil
+    }
+
+    private func noteBehind(index: Int, by nanoseconds: Int64) {
+        if behindFrom.load(ordering: .relaxed) < 0 {
+            _ = behindFrom.compareExchange(expected: -1, desired: index, ordering: .relaxed)
+        }
+        var most = mostBehind.load(ordering: .relaxed)
+        while nanoseconds > most {
+            let (exchanged, original) = mostBehind.compareExchange(expected: most, desired: nanoseconds, ordering: .relaxed)
+            if exchanged { break }
+            most = original
+        }
+    }
+
+    /// Open loop: sends what is due, then sleeps until the next request is due (at least 50 µs, so a high rate costs
+    /// one timer per batch), or 1 ms while the in-flight limit holds sends back (completions send them meanwhile).
     private func tick() {
-        guard case let .open(rate, from) = plan.mode, !stopping.load(ordering: .relaxed) else { return }
+        guard !isClosed, let schedule else { return }
         let now = NIODeadline.now()
-        let (t, first) = timing.withLockedValue { ($0.window, $0.nextIndex) }
-        if now >= t.stopAt { return }
-        var index = first
-        var due = NIODeadline.distantFuture
-        while index < requestLimit {
-            due = Self.due(index, rate: rate, from: from, in: t)
-            guard due <= now else { break }
-            send(tag: UInt64(index))
-            index += 1
-        }
-        guard index < requestLimit else { return }
-        let next = max(due, now + .microseconds(50))
-        let ticker = loop.scheduleTask(deadline: next) { [self] in tick() }
-        timing.withLockedValue {
-            $0.nextIndex = index
-            $0.ticker = ticker
-        }
+        let blocked = pump(now: now)
+        guard let next = nextIndex else { return }
+        let at = blocked ? now + .milliseconds(1) : max(schedule.due(next), now + .microseconds(50))
+        loop.scheduleTask(deadline: at) { [self] in tick() }
     }
 
-    private var window: Window { timing.withLockedValue { $0.window } }
-
-    /// When request `index` of an open loop is due.
-    private static func due(_ index: Int, rate: Double, from: Double?, in w: Window) -> NIODeadline {
-        w.start + .nanoseconds(Int64(LoadPlan.dueOffset(index: index, rate: rate, from: from, over: w.totalSeconds) * 1e9))
-    }
+    // MARK: results
 
     public func received(_ result: Result<PoolResponse, PoolError>, tag: UInt64) {
-        inFlight.subtract(1, ordering: .relaxed)
-        completed.add(1, ordering: .relaxed)
         let now = NIODeadline.now()
-        let t = window
-        var intended: NIODeadline?
-        if case let .open(rate, from) = plan.mode { intended = Self.due(Int(tag), rate: rate, from: from, in: t) }
-        // Only what was sent (open loop: due) inside the measured window counts.
-        let reference = intended ?? now
-        if reference >= t.measureFrom, now <= t.stopAt {
-            switch result {
-            case let .success(response):
-                if let validate, let problem = validate(response.body) {
-                    recorder.failure(class: "invalid", instance: response.instance, message: "\(response.instance): \(problem)")
-                } else {
-                    let uncorrected = response.latencyNanoseconds
-                    let corrected = intended.map { (now - $0).nanoseconds } ?? uncorrected
-                    recorder.success(instance: response.instance, latency: max(corrected, uncorrected), uncorrected: uncorrected)
-                }
-            case let .failure(error):
-                recorder.failure(class: error.errorClass.rawValue, instance: error.instance, message: error.description)
+        inFlight.subtract(1, ordering: .relaxed)
+        switch plan.mode {
+        case .closed:
+            if tag & Self.measuredTag != 0 { finished(record(result, intended: nil, now: now), now: now) }
+            let chain = tag & ~Self.measuredTag
+            if case let .failure(error) = result, error.errorClass == .unavailable || error.errorClass == .connect {
+                // Nothing to send to (all ejected, none connected): try again shortly rather than spin on failures.
+                loop.scheduleTask(in: .milliseconds(10)) { [self] in sendClosed(chain: chain, now: .now()) }
+            } else {
+                sendClosed(chain: chain, now: now)
+            }
+        case .open:
+            let index = Int(tag)
+            if index >= firstMeasured { finished(record(result, intended: schedule!.due(index), now: now), now: now) }
+            pump(now: now)
+        }
+    }
+
+    /// Records a measured request's result; returns how many have finished (`nil` once sealed).
+    private func record(_ result: Result<PoolResponse, PoolError>, intended: NIODeadline?, now: NIODeadline) -> Int? {
+        switch result {
+        case let .success(response):
+            if let validate, let problem = validate(response.body) {
+                return recorder.failure(class: "invalid", instance: response.instance, message: "\(response.instance): \(problem)", at: now)
+            }
+            let uncorrected = response.latencyNanoseconds
+            let corrected = intended.map { (now - $0).nanoseconds } ?? uncorrected
+            return recorder.success(instance: response.instance, latency: max(corrected, uncorrected), uncorrected: uncorrected, at: now)
+        case let .failure(error):
+            if error.errorClass == .shutdown || error.errorClass == .cancelled {
+                return recorder.unfinished(instance: error.instance, at: now)
+            }
+            return recorder.failure(class: error.errorClass.rawValue, instance: error.instance, message: error.description, at: now)
+        }
+    }
+
+    private func finished(_ count: Int?, now: NIODeadline) {
+        guard let count, count >= expected.load(ordering: .sequentiallyConsistent) else { return }
+        // A `requests` plan is complete with its last answer; otherwise the window has already closed.
+        if !close(at: now, interrupted: false) { sealIfComplete() }
+    }
+
+    /// Closes the measured window at `at`: no more measured sends. Returns false when it was already closed.
+    @discardableResult
+    private func close(at: NIODeadline, interrupted: Bool) -> Bool {
+        let first = ending.withLockedValue { e -> Bool in
+            guard e == nil else { return false }
+            e = Ending(at: at, interrupted: interrupted, sent: 0, dropped: 0)
+            return true
+        }
+        guard first else { return false }
+        if !interrupted, schedule != nil { pump(now: .now()) }  // what is due before the close still goes out
+        let final = claims.bitwiseOr(Self.closedBit, ordering: .sequentiallyConsistent).oldValue & ~Self.closedBit
+        var sent = final
+        var dropped = 0
+        if let schedule {
+            sent = max(0, min(final, indexLimit) - firstMeasured)
+            let due = min(schedule.count(before: at), indexLimit)
+            dropped = max(0, due - max(final, firstMeasured))
+        }
+        ending.withLockedValue {
+            $0!.sent = sent
+            $0!.dropped = dropped
+        }
+        expected.store(sent, ordering: .sequentiallyConsistent)
+        if !interrupted, window.stopAt != .distantFuture {
+            // The pool's timeout bounds every answer still awaited; this only guards against a pool that loses one.
+            giveUp(after: TimeAmount(plan.timeout) + .seconds(1))
+        }
+        sealIfComplete()
+        return true
+    }
+
+    /// If the run is not over after `grace`: shut the pool down (what it holds fails as unfinished), and seal a
+    /// moment later whatever happens.
+    private func giveUp(after grace: TimeAmount) {
+        loop.scheduleTask(in: grace) { [self] in
+            guard !done.isFired else { return }
+            let pool = self.pool
+            Task { await pool.shutdown(deadline: .zero) }
+            loop.scheduleTask(in: Self.interruptGrace) { [self] in seal() }
+        }
+    }
+
+    private func sealIfComplete() {
+        if recorder.finished >= expected.load(ordering: .sequentiallyConsistent) { seal() }
+    }
+
+    /// Ends recording and builds the result (once), then wakes the waiters.
+    private func seal() {
+        guard let ending = ending.withLockedValue({ $0 }), !done.isFired else { return }
+        let stats = pool.statistics()
+        let events = pool.events()
+        let sealed = outcome.withLockedValue { o -> Bool in
+            guard o == nil else { return false }
+            o = build(ending, stats: stats, events: events)
+            return true
+        }
+        if sealed { done.fire() }
+    }
+
+    private func build(_ ending: Ending, stats: PoolStatistics, events poolEvents: [PoolEvent]) -> LoadResult {
+        let measureFrom = window.measureFrom
+        let seconds = max(0, Double((ending.at - measureFrom).nanoseconds) / 1e9)
+        let lastSecond = Int(seconds.rounded(.up)) - 1
+        let s = recorder.seal(sent: ending.sent, throughSecond: lastSecond)
+        let start = baseline.withLockedValue { $0 } ?? stats
+        func offset(_ t: NIODeadline) -> Double { (Double((t - measureFrom).nanoseconds) / 1e6).rounded() / 1000 }
+
+        var weights: [String: Int] = [:]
+        for i in start.instances { weights[i.instance.address] = i.instance.weight }
+        var events: [LoadResult.Event] = []
+        for e in poolEvents {
+            events.append(LoadResult.Event(at: offset(e.at), kind: e.kindName, instance: e.instance, message: e.description))
+            guard let address = e.instance else { continue }
+            switch e.kind {
+            case let .joined(weight): weights[address] = weight
+            case let .reweighted(_, to): weights[address] = to
+            default: break
             }
         }
-        guard case .closed = plan.mode else { return }
-        if case let .failure(error) = result, error.errorClass == .unavailable || error.errorClass == .connect {
-            // Nothing to send to (all ejected, none connected): try again shortly rather than spin on failures.
-            loop.scheduleTask(in: .milliseconds(10)) { [self] in send(tag: tag) }
+        for i in stats.instances where !i.removed { weights[i.instance.address] = i.instance.weight }
+        if let rate = rateEvent(ending, offset: offset) { events.append(rate) }
+        if ending.interrupted {
+            events.append(LoadResult.Event(at: offset(ending.at), kind: "interrupted", instance: nil,
+                                           message: "interrupted: the report covers the run until then"))
+        }
+        events.sort { $0.at < $1.at }
+
+        var unusual: [String: (late: Int, duplicate: Int, unknown: Int)] = [:]
+        let before = Dictionary(start.instances.map { ($0.instance.address, $0.counters) }, uniquingKeysWith: { a, _ in a })
+        for i in stats.instances {
+            let b = before[i.instance.address] ?? RequestCounters()
+            unusual[i.instance.address] = (i.counters.late - b.late, i.counters.duplicate - b.duplicate, i.counters.unknown - b.unknown)
+        }
+        var addresses = Set(weights.keys).union(s.instances.map(\.address))
+        addresses.formUnion(unusual.keys)
+        let totals = Dictionary(s.instances.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+        let instances = addresses.map { address in
+            let t = totals[address] ?? LoadRecorder.InstanceTotals(address: address)
+            let u = unusual[address] ?? (0, 0, 0)
+            return LoadResult.InstanceResult(
+                address: address, weight: weights[address] ?? 0, ok: t.ok, errors: t.errors, unfinished: t.unfinished,
+                late: max(0, u.late), duplicate: max(0, u.duplicate), unknown: max(0, u.unknown), histogram: t.histogram)
+        }.sorted { ($0.weight, $1.address) > ($1.weight, $0.address) }
+
+        let droppedBySecond = droppedPerSecond(ending, seconds: lastSecond + 1)
+        let timeline = s.timeline.seconds.enumerated().map { n, second in
+            LoadResult.Second(
+                second: n, ok: second.counts.ok, errors: second.counts.errors, unfinished: second.counts.unfinished,
+                dropped: n < droppedBySecond.count ? droppedBySecond[n] : 0, p50: second.p50, p99: second.p99,
+                histogram: second.buckets,
+                instances: second.instances.enumerated().compactMap { slot, entry in
+                    entry.map {
+                        LoadResult.InstanceSecond(
+                            address: s.instances[slot].address, ok: $0.counts.ok, errors: $0.counts.errors,
+                            unfinished: $0.counts.unfinished, p50: $0.p50, p99: $0.p99)
+                    }
+                })
+        }
+        var limit: Int?
+        if schedule != nil { limit = inFlightLimit.load(ordering: .relaxed) }
+        return LoadResult(
+            seconds: seconds, sent: ending.sent, ok: s.ok, errors: s.errors, firstError: s.firstError,
+            unfinished: s.unfinished, dropped: ending.dropped, unplaced: s.unplaced,
+            corrected: s.corrected, uncorrected: s.uncorrected, instances: instances, timeline: Array(timeline),
+            events: events, inFlightLimit: limit, interrupted: ending.interrupted)
+    }
+
+    /// Open loop: the event saying the schedule was not kept, from when and how far behind.
+    private func rateEvent(_ ending: Ending, offset: (NIODeadline) -> Double) -> LoadResult.Event? {
+        guard let schedule else { return nil }
+        let from = behindFrom.load(ordering: .relaxed)
+        guard from >= 0 || ending.dropped > 0 else { return nil }
+        let at = from >= 0 ? schedule.due(from) : ending.at
+        var message = "rate not met"
+        if from >= 0 {
+            message += " from \(Self.seconds(offset(at))): sends fell up to \(PoolError.format(.nanoseconds(mostBehind.load(ordering: .relaxed)))) behind the schedule"
+        }
+        if ending.dropped > 0 { message += (from >= 0 ? "; " : ": ") + "\(ending.dropped) due request\(ending.dropped == 1 ? "" : "s") never sent" }
+        if limitReached.load(ordering: .relaxed) {
+            message += " (the in-flight limit of \(inFlightLimit.load(ordering: .relaxed)) was reached: the fleet answers slower than the rate asks)"
         } else {
-            send(tag: tag)
+            message += " (this client could not send faster)"
+        }
+        return LoadResult.Event(at: offset(at), kind: "rate_not_met", instance: nil, message: message)
+    }
+
+    /// Open loop: how many of the dropped requests were due in each second of the window.
+    private func droppedPerSecond(_ ending: Ending, seconds: Int) -> [Int] {
+        guard let schedule, ending.dropped > 0, seconds > 0 else { return [] }
+        let firstDropped = firstMeasured + ending.sent
+        let end = firstDropped + ending.dropped
+        return (0..<seconds).map { n in
+            let from = schedule.count(before: window.measureFrom + .seconds(Int64(n)))
+            let to = schedule.count(before: window.measureFrom + .seconds(Int64(n + 1)))
+            return max(0, min(to, end) - max(from, firstDropped))
         }
     }
-}
 
-/// A run's numbers.
-public struct LoadResult: Sendable {
-    public struct InstanceResult: Sendable {
-        public var ok: Int
-        public var errors: Int
-        public var histogram: LatencyHistogram
+    /// `1.234s`, `-0.050s`: an event time, to the millisecond.
+    static func seconds(_ value: Double) -> String {
+        let ms = Int((value * 1000).rounded())
+        let whole = abs(ms) / 1000, frac = abs(ms) % 1000
+        let digits = String(frac)
+        return (ms < 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: 3 - digits.count) + digits + "s"
     }
-
-    /// The measured time (warm-up excluded).
-    public var seconds: Double
-    public var ok: Int
-    public var errors: [String: Int]
-    public var lastError: [String: String]
-    public var corrected: LatencyHistogram
-    public var uncorrected: LatencyHistogram
-    public var instances: [String: InstanceResult]
-
-    public var requests: Int { ok + errors.values.reduce(0, +) }
-    public var rps: Double { seconds > 0 ? Double(requests) / seconds : 0 }
 }

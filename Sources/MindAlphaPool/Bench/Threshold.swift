@@ -1,8 +1,9 @@
-/// A `--fail-if` condition on a report: `p99>5ms`, `errors>0.1%`, `errors>10`, `rps<10000`, `share-deviation>5%`.
+/// A `--fail-if` condition on a report: `p99>5ms`, `errors>0.1%`, `errors>10`, `dropped>0`, `unfinished>0`,
+/// `rps<10000`, `share-deviation>5%`.
 public struct Threshold: Sendable, Hashable, CustomStringConvertible {
     public enum Metric: String, Sendable, CaseIterable {
         case min, p50, p90, p99, p99_9 = "p99.9", p99_99 = "p99.99", max, mean
-        case errors, rps
+        case errors, dropped, unfinished, rps
         case shareDeviation = "share-deviation"
     }
 
@@ -21,10 +22,10 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
 
     public var metric: Metric
     public var comparison: Comparison
-    /// Microseconds for latencies; a fraction (0.001 for 0.1%) or a count for errors; per second for rps;
-    /// percentage points for share-deviation.
+    /// Microseconds for latencies; a fraction (0.001 for 0.1%) or a count for errors, dropped and unfinished; per
+    /// second for rps; percentage points for share-deviation.
     public var value: Double
-    /// `errors` given as a percentage (a rate), not a count.
+    /// A count metric given as a percentage (a rate), not a count.
     public var isRate: Bool
     public let text: String
 
@@ -48,14 +49,14 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
         self.text = compact
         self.isRate = false
         switch metric {
-        case .errors:
+        case .errors, .dropped, .unfinished:
             if raw.hasSuffix("%"), let v = Double(raw.dropLast()), v >= 0 {
                 value = v / 100
                 isRate = true
             } else if let v = Double(raw), v >= 0 {
                 value = v
             } else {
-                throw ThresholdError("'\(raw)' in '\(text)' is not a count or a percentage (e.g. errors>0.1% or errors>10)")
+                throw ThresholdError("'\(raw)' in '\(text)' is not a count or a percentage (e.g. \(name)>0.1% or \(name)>10)")
             }
         case .rps:
             guard let v = Double(raw), v >= 0 else { throw ThresholdError("'\(raw)' in '\(text)' is not a rate per second (e.g. rps<10000)") }
@@ -94,11 +95,15 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
         case .p99_99: return l.p99_99
         case .max: return l.max
         case .mean: return l.mean
-        case .errors: return isRate ? report.errorRate : Double(report.requests - report.ok)
+        case .errors: return isRate ? report.errorRate : Double(report.errorCount)
+        case .dropped: return isRate ? Self.share(report.dropped, of: report.requests) : Double(report.dropped)
+        case .unfinished: return isRate ? Self.share(report.unfinished, of: report.requests) : Double(report.unfinished)
         case .rps: return report.rps
         case .shareDeviation: return report.shareDeviation
         }
     }
+
+    private static func share(_ n: Int, of total: Int) -> Double { total == 0 ? 0 : Double(n) / Double(total) }
 
     /// Whether the report breaches it (the condition holds).
     public func isBreached(by report: BenchReport) -> Bool { comparison.holds(measured(in: report), value) }

@@ -25,6 +25,7 @@ public final class ConnectionPool: Sendable {
     private let consul: ConsulClient?
     private let watch: NIOLockedValueBox<Task<Void, Never>?>
     private let stopped = Atomic<Bool>(false)
+    private let stoppedAll = Latch()
 
     private init(core: PoolCore, consul: ConsulClient?) {
         self.core = core
@@ -161,11 +162,27 @@ public final class ConnectionPool: Sendable {
     /// Per instance: connections open, idle, busy and connecting, requests in flight and waiting, counters, ejection.
     public func statistics() -> PoolStatistics { core.statistics() }
 
+    /// What happened to the fleet since the pool started, oldest first (the most recent 10,000): instances that
+    /// joined, left or were re-weighted, ejections and returns, discovery outages and recoveries.
+    public func events() -> [PoolEvent] { core.events() }
+
+    /// Waits until no connect is in progress (every connection the pool is opening is up or has failed), at most
+    /// `timeout`; returns whether that happened. Returns early, with `false`, when the task is cancelled.
+    @discardableResult
+    public func waitUntilConnected(timeout: Duration) async -> Bool {
+        await core.whenConnected().wait(timeout: timeout)
+    }
+
     /// Stops taking requests (new ones fail with ``PoolError/shuttingDown``, waiting ones too), lets the ones in
-    /// flight finish for up to `deadline`, then closes every connection and stops following discovery. Returns
-    /// when all of that is done; safe to call more than once.
+    /// flight finish for up to `deadline`, then closes every connection (what is still in flight fails as
+    /// ``PoolError/unfinished(instance:)``) and stops following discovery. Returns when all of that is done; safe to
+    /// call more than once and from several tasks (later calls wait for the first).
     public func shutdown(deadline: Duration = .seconds(10)) async {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        guard !stopped.exchange(true, ordering: .relaxed) else {
+            await stoppedAll.wait()
+            return
+        }
+        defer { stoppedAll.fire() }
         watch.withLockedValue { $0?.cancel() }
         core.drain()
         let end = ContinuousClock.now + deadline

@@ -15,8 +15,14 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         let leased: Bool
     }
 
+    /// Bodies up to this size are copied into the connection's one outbound buffer (so a repeated body costs only
+    /// its ID rewrite); larger ones are written from their own storage.
+    static let copiedBodyLimit = 64 << 10
+
     /// How many recently abandoned request IDs are remembered to tell a late response from an unknown one.
     static let rememberedAbandoned = 256
+    /// How many recently answered request IDs are remembered to tell a duplicate answer from an unknown one.
+    static let rememberedAnswered = 256
 
     private let core: PoolCore
     let id: ConnectionID
@@ -38,6 +44,10 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     private var abandoned = CircularBuffer<UInt64>(initialCapacity: 16)
     private var abandonedSet = Set<UInt64>()
     private var expiredScratch: [UInt64] = []
+    /// The last ``rememberedAnswered`` request IDs answered, as a ring (one store per answer; searched only when an
+    /// answer matches nothing). Request IDs start at 2, so the zeros never match.
+    private var answered = [UInt64](repeating: 0, count: PoolConnectionHandler.rememberedAnswered)
+    private var answeredNext = 0
 
     init(core: PoolCore, id: ConnectionID, key: InstanceKey, address: String, maxFrameSize: Int) {
         self.core = core
@@ -61,16 +71,27 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             return
         }
         inFlight.insert(request.id, InFlight(request: request, leased: leased))
-        if out.readableBytes == FrameHeader.size + FrameHeader.metaSize + lastBody.readableBytes,
+        if request.body.readableBytes > Self.copiedBodyLimit {
+            // A large body is written from its own storage after the header, never copied per connection.
+            out.clear()
+            FrameHeader(dataSize: UInt64(request.body.readableBytes), classID: ProcessorClassID.request, requestID: request.id)
+                .write(to: &out)
+            out.writeInteger(ProcessorClassID.request, endianness: .little)
+            lastBody = ByteBuffer()
+            context.write(wrapOutboundOut(out), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(request.body), promise: nil)
+            out = context.channel.allocator.buffer(capacity: 256)
+        } else if out.readableBytes == FrameHeader.size + FrameHeader.metaSize + lastBody.readableBytes,
            request.body.readableBytes == lastBody.readableBytes, Self.sameBytes(request.body, lastBody) {
             // The same body as the last request (a load generator's): only the request ID changes.
             out.setInteger(request.id, at: out.readerIndex + 24, endianness: .little)
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         } else {
             out.clear()
             out.writeRequestFrame(requestID: request.id, body: request.body)
             lastBody = request.body
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         if request.deadline < timerAt { arm(request.deadline, context: context) }
     }
 
@@ -114,9 +135,17 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     private func deliver(_ frame: Frame) {
         let requestID = frame.requestID
         guard let entry = inFlight.remove(requestID) else {
-            if abandonedSet.remove(requestID) != nil { core.noteLate(key: key) } else { core.noteUnknown(key: key) }
+            if abandonedSet.remove(requestID) != nil {
+                core.noteLate(key: key)
+                noteAnswered(requestID)
+            } else if answered.contains(requestID) {
+                core.noteDuplicate(key: key)
+            } else {
+                core.noteUnknown(key: key)
+            }
             return
         }
+        noteAnswered(requestID)
         let now = NIODeadline.now()
         let response = PoolResponse(
             requestID: requestID, body: frame.body, instance: address,
@@ -195,6 +224,11 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             finish(entry, .failure(.timeout(instance: address, after: Duration(entry.request.timeout))))
         }
         if next < timerAt, let context { arm(next, context: context) }
+    }
+
+    private func noteAnswered(_ requestID: UInt64) {
+        answered[answeredNext] = requestID
+        answeredNext = answeredNext + 1 == answered.count ? 0 : answeredNext + 1
     }
 
     private func remember(_ requestID: UInt64) {

@@ -17,6 +17,8 @@ final class PoolCore: Sendable {
     private let requestIDs = Atomic<UInt64>(1)
     private let connectionIDs = Atomic<Int>(0)
     private let discoveryError = NIOLockedValueBox<String?>(nil)
+    /// Fired (and dropped) when no connect is left in progress.
+    private let connectWaiters = NIOLockedValueBox<[Latch]>([])
 
     init(configuration: PoolConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -120,6 +122,7 @@ final class PoolCore: Sendable {
     }
 
     func noteLate(key: InstanceKey) { state.withLockedValue { $0.noteLate(key: key) } }
+    func noteDuplicate(key: InstanceKey) { state.withLockedValue { $0.noteDuplicate(key: key) } }
     func noteUnknown(key: InstanceKey) { state.withLockedValue { $0.noteUnknown(key: key) } }
 
     // MARK: connections
@@ -161,12 +164,27 @@ final class PoolCore: Sendable {
         let result = state.withLockedValue { $0.connected(connection.id, key: connection.key, connection: connection) }
         if result.close { connection.close(failing: .shuttingDown) }
         for queued in result.serve { dispatch(queued.waiter, on: connection) }
+        notifyIfConnected()
+    }
+
+    /// A latch that fires once no connect is in progress (at once if none is).
+    func whenConnected() -> Latch {
+        let latch = Latch()
+        connectWaiters.withLockedValue { $0.append(latch) }
+        notifyIfConnected()
+        return latch
+    }
+
+    private func notifyIfConnected() {
+        guard connectWaiters.withLockedValue({ !$0.isEmpty }), state.withLockedValue({ $0.connecting == 0 }) else { return }
+        for latch in connectWaiters.withLockedValue({ w in defer { w = [] }; return w }) { latch.fire() }
     }
 
     private func connectFailed(key: InstanceKey, instance: Instance, reason: String) {
         let error = PoolError.connectFailed(instance: instance.address, reason: reason)
         let lost = state.withLockedValue { $0.connectFailed(key: key, error: error, now: .now()) }
         handle(lost, error: error)
+        notifyIfConnected()
     }
 
     /// A connection closed; `error` when it failed rather than being closed by the pool.
@@ -201,9 +219,20 @@ final class PoolCore: Sendable {
         for queued in updated.repick { submit(queued.waiter) }
     }
 
+    /// Notes that discovery fails (`error`) or answers again (`nil`); the first failure and the recovery are events.
     func discoveryFailed(_ error: String?) {
-        discoveryError.withLockedValue { $0 = error }
+        let was = discoveryError.withLockedValue { was in
+            defer { was = error }
+            return was
+        }
+        if was == nil, let error {
+            state.withLockedValue { $0.record(PoolEvent(at: .now(), instance: nil, kind: .discoveryFailed(error))) }
+        } else if was != nil, error == nil {
+            state.withLockedValue { $0.record(PoolEvent(at: .now(), instance: nil, kind: .discoveryRecovered)) }
+        }
     }
+
+    func events() -> [PoolEvent] { state.withLockedValue { Array($0.events.events) } }
 
     var currentDiscoveryError: String? { discoveryError.withLockedValue { $0 } }
 
@@ -213,14 +242,15 @@ final class PoolCore: Sendable {
         let drained = state.withLockedValue { $0.drain() }
         let waiters = drained.waiters
         for connection in drained.close { connection.close(failing: .shuttingDown) }
-        for queued in waiters { queued.waiter.complete(.failure(.shuttingDown)) }
+        for (queued, address) in waiters { queued.waiter.complete(.failure(.unfinished(instance: address))) }
     }
 
     var busy: Bool { state.withLockedValue { $0.inFlight > 0 || $0.connecting > 0 } }
 
+    /// Closes every connection; what is still in flight on them fails as ``PoolError/unfinished(instance:)``.
     func closeAll() -> [PoolConnection] {
         let all = state.withLockedValue { $0.removeAllConnections() }
-        for connection in all { connection.close(failing: .shuttingDown) }
+        for connection in all { connection.close(failing: .unfinished(instance: connection.address)) }
         return all
     }
 

@@ -23,6 +23,9 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     case cancelled
     /// The pool is shutting down or shut down.
     case shuttingDown
+    /// The request was placed on the instance (in flight, or waiting for one of its connections) when the pool shut
+    /// down, and never finished.
+    case unfinished(instance: String)
     /// Discovery failed before the pool had any instance.
     case discoveryFailed(String)
 
@@ -39,7 +42,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case .timeout: return .timeout
         case .noConnection, .noInstances, .noSuchInstance, .allEjected, .discoveryFailed: return .unavailable
         case .cancelled: return .cancelled
-        case .shuttingDown: return .shutdown
+        case .shuttingDown, .unfinished: return .shutdown
         }
     }
 
@@ -47,7 +50,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     public var instance: String? {
         switch self {
         case let .connectFailed(i, _), let .connectionClosed(i, _), let .protocolViolation(i, _),
-             let .timeout(i, _), let .noConnection(i, _):
+             let .timeout(i, _), let .noConnection(i, _), let .unfinished(i):
             return i
         default:
             return nil
@@ -84,8 +87,22 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
             return "request cancelled"
         case .shuttingDown:
             return "the pool is shutting down; no new requests are accepted"
+        case let .unfinished(instance):
+            return "\(instance): still unanswered when the pool shut down"
         case let .discoveryFailed(reason):
             return reason
+        }
+    }
+
+    /// What went wrong, without the instance's name or advice: `connection refused`, `closed by the instance`,
+    /// `protocol violation: …`; what an ejection event gives as its cause.
+    public var cause: String {
+        switch self {
+        case let .connectFailed(_, reason): return reason
+        case let .connectionClosed(_, reason): return reason
+        case let .protocolViolation(_, error): return "protocol violation: \(error)"
+        case let .timeout(_, after): return "no response within \(Self.format(after))"
+        default: return description
         }
     }
 

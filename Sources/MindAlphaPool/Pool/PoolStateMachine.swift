@@ -141,6 +141,7 @@ struct PoolStateMachine<Connection, Waiter> {
         var fail: [Queued] = []
         var dial: Dial?
         var ejected: Instance?
+        var ejectedFor: Duration?
     }
 
     /// What to do after the instance set changed.
@@ -164,6 +165,10 @@ struct PoolStateMachine<Connection, Waiter> {
     private var nextExpiry: NIODeadline?
     /// Failures of requests that never reached an instance.
     private(set) var unplaced = RequestCounters()
+    /// What happened to the fleet (joins, leaves, re-weights, ejections, returns, discovery outages), oldest first.
+    private(set) var events = PoolEventLog()
+    /// Whether an instance set was applied yet (the first one's instances are not "joined" events).
+    private var hadInstances = false
 
     init(limits: Limits, algorithm: SchedulingAlgorithm, sourceName: String) {
         self.limits = limits
@@ -323,7 +328,10 @@ struct PoolStateMachine<Connection, Waiter> {
         var result = Lost()
         let (ejected, gone) = modify(key) { s -> (Bool, Bool) in
             let ejected = error != nil && s.connectionFailed(now: now, policy: policy)
-            if ejected { result.ejected = s.instance }
+            if ejected {
+                result.ejected = s.instance
+                result.ejectedFor = Duration(s.ejectedUntil! - now)
+            }
             if !s.queue.isEmpty, s.slots.isEmpty, s.connecting == 0 {
                 if s.ejectedUntil == nil, !draining, !s.removed, error == nil || !(error!.errorClass == .connect) {
                     // Demand is waiting and nothing is open or opening: replace the connection.
@@ -338,6 +346,10 @@ struct PoolStateMachine<Connection, Waiter> {
                 }
             }
             return (ejected, s.removed && s.slots.isEmpty && s.connecting == 0)
+        }
+        if let instance = result.ejected, let error, let duration = result.ejectedFor {
+            events.append(PoolEvent(at: now, instance: instance.address, kind: .ejected(
+                failures: policy.threshold, cause: error.cause, duration: duration)))
         }
         if gone { forget(key) } else if ejected { reschedule(now: now) }
         return result
@@ -357,6 +369,7 @@ struct PoolStateMachine<Connection, Waiter> {
         }
         var result = Updated()
         for (address, key) in keys where wanted[address] == nil && states.contains(key) && !modify(key, { $0.removed }) {
+            events.append(PoolEvent(at: now, instance: address, kind: .left))
             let gone = modify(key) { s -> Bool in
                 s.removed = true
                 s.ejectedUntil = nil
@@ -371,11 +384,18 @@ struct PoolStateMachine<Connection, Waiter> {
             let key: InstanceKey
             if let existing = keys[instance.address] {
                 key = existing
+                let (was, weight) = modify(key) { ($0.removed, $0.instance.weight) }
+                if was {
+                    events.append(PoolEvent(at: now, instance: instance.address, kind: .joined(weight: instance.weight)))
+                } else if weight != instance.weight {
+                    events.append(PoolEvent(at: now, instance: instance.address, kind: .reweighted(from: weight, to: instance.weight)))
+                }
             } else {
                 key = InstanceKey(raw: nextKey)
                 nextKey += 1
                 keys[instance.address] = key
                 states.insert(InstanceState(instance), at: key)
+                if hadInstances { events.append(PoolEvent(at: now, instance: instance.address, kind: .joined(weight: instance.weight))) }
             }
             let max = limits.maxConnections
             let draining = self.draining
@@ -389,6 +409,7 @@ struct PoolStateMachine<Connection, Waiter> {
             }
             if let dial { result.dials.append(dial) }
         }
+        if !ordered.isEmpty { hadInstances = true }
         reschedule(now: now)
         return result
     }
@@ -404,6 +425,7 @@ struct PoolStateMachine<Connection, Waiter> {
                     continue
                 }
                 modify(key) { $0.ejectedUntil = nil }
+                events.append(PoolEvent(at: until, instance: state.instance.address, kind: .returned))
             }
             targets.append(WeightedTarget(name: state.instance.address, weight: state.instance.weight))
         }
@@ -417,16 +439,17 @@ struct PoolStateMachine<Connection, Waiter> {
 
     // MARK: shutdown
 
-    /// Stops new requests: returns the waiters to fail and the idle connections to close. Busy connections close
-    /// as their requests finish (``finished(_:key:error:lease:)`` returns ``Handoff/close(_:)``).
-    mutating func drain() -> (waiters: [Queued], close: [Connection]) {
+    /// Stops new requests: returns the waiters to fail (with their instance's address) and the idle connections to
+    /// close. Busy connections close as their requests finish (``finished(_:key:error:lease:)`` returns
+    /// ``Handoff/close(_:)``).
+    mutating func drain() -> (waiters: [(Queued, String)], close: [Connection]) {
         draining = true
-        var waiters: [Queued] = []
+        var waiters: [(Queued, String)] = []
         var close: [Connection] = []
         for (key, _) in states.all {
             modify(key) { s in
                 while let q = s.queue.popFirst() {
-                    waiters.append(q)
+                    waiters.append((q, s.instance.address))
                     if !q.lease { s.counters[.shutdown] += 1 }
                 }
                 for slot in s.slots where slot.idle { close.append(slot.connection) }
@@ -454,9 +477,16 @@ struct PoolStateMachine<Connection, Waiter> {
         if has(key) { modify(key) { $0.counters.late += 1 } }
     }
 
+    mutating func noteDuplicate(key: InstanceKey) {
+        if has(key) { modify(key) { $0.counters.duplicate += 1 } }
+    }
+
     mutating func noteUnknown(key: InstanceKey) {
         if has(key) { modify(key) { $0.counters.unknown += 1 } }
     }
+
+    /// Records an event that does not come from the state machine's own decisions (a discovery outage).
+    mutating func record(_ event: PoolEvent) { events.append(event) }
 
     var connecting: Int { states.all.reduce(0) { $0 + $1.1.connecting } }
 

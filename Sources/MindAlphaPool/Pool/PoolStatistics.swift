@@ -1,4 +1,4 @@
-/// Requests counted per instance: sent, answered, failed by class, and responses that matched nothing.
+/// Requests counted per instance: sent, answered, failed by class, and answers that matched no request in flight.
 public struct RequestCounters: Hashable, Sendable {
     public var sent = 0
     public var ok = 0
@@ -6,6 +6,8 @@ public struct RequestCounters: Hashable, Sendable {
     private var failures = [Int](repeating: 0, count: PoolError.Class.allCases.count)
     /// Responses that arrived after their request timed out (counted and dropped).
     public var late = 0
+    /// Responses carrying an ID already answered on that connection (counted and dropped).
+    public var duplicate = 0
     /// Responses carrying an ID that was never in flight on that connection (counted and dropped).
     public var unknown = 0
 
@@ -30,6 +32,7 @@ public struct RequestCounters: Hashable, Sendable {
         a.sent += b.sent
         a.ok += b.ok
         a.late += b.late
+        a.duplicate += b.duplicate
         a.unknown += b.unknown
         for i in a.failures.indices { a.failures[i] += b.failures[i] }
     }
