@@ -153,6 +153,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SchedulingTests", dependencies: ["MindAlphaPool"]),
+        // The load engine's pure parts: the open loop's schedule, the per-second timeline, thresholds, merging.
+        .testTarget(
+            name: "LoadTests",
+            dependencies: ["MindAlphaPool", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "PoolTests",
             dependencies: [
@@ -184,6 +189,7 @@ let package = Package(
             dependencies: [
                 "MindAlphaWire",
                 "MindAlphaPool",
+                "MindAlphaServer",
                 "ConsulDevAgent",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

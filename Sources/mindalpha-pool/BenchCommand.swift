@@ -2,6 +2,7 @@ import CommandLineKit
 import Foundation
 import MindAlphaPool
 import MindAlphaWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -93,19 +94,22 @@ enum BenchCommand {
             algorithm: SchedulingAlgorithm(rawValue: args.string("algorithm")!)!)
         let startup: Startup = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
-            let task = Task {
-                do throws(PoolError) {
-                    let pool = try await ConnectionPool.start(configuration, eventLoopGroup: group, logger: Logs.make("pool"))
-                    // Let the connections come up before the clock starts (a dead instance's fail fast).
-                    await pool.waitUntilConnected(timeout: connectTimeout + .milliseconds(100))
-                    once.resume(.ready(pool))
-                } catch {
-                    once.resume(.failed(error))
-                }
-            }
+            let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
             Signals.onTermination { _ in
-                task.cancel()
+                task.withLockedValue { $0?.cancel() }
                 once.resume(.interrupted)
+            }
+            task.withLockedValue {
+                $0 = Task {
+                    do throws(PoolError) {
+                        let pool = try await ConnectionPool.start(configuration, eventLoopGroup: group, logger: Logs.make("pool"))
+                        // Let the connections come up before the clock starts (a dead instance's fail fast).
+                        await pool.waitUntilConnected(timeout: connectTimeout + .milliseconds(100))
+                        once.resume(.ready(pool))
+                    } catch {
+                        once.resume(.failed(error))
+                    }
+                }
             }
         }
         let pool: ConnectionPool
@@ -177,6 +181,7 @@ enum BenchCommand {
         firstErrors: [String: String] = [:]
     ) -> String {
         if args.flag("json") { return report.json }
+        if report.instances.isEmpty, report.interrupted { return BenchText.render(report, heading: "bench: interrupted while connecting") }
         let heading = BenchText.heading(plan: plan, conns: conns, instances: report.instances.count, bodySize: body.readableBytes)
         return BenchText.render(report, heading: heading, firstErrors: firstErrors)
     }

@@ -10,9 +10,9 @@ enum BenchText {
         switch plan.mode {
         case let .closed(concurrency): load = "closed loop, \(concurrency) in flight"
         case let .open(rate, from):
-            load = from.map { "open loop, \(grouped(Int($0)))→\(grouped(Int(rate))) req/s ramp" } ?? "open loop, \(grouped(Int(rate))) req/s"
+            load = from.map { "open loop, \(Self.rate($0))→\(Self.rate(rate)) req/s ramp" } ?? "open loop, \(Self.rate(rate)) req/s"
         }
-        load += ", \(conns) connection\(conns == 1 ? "" : "s") × \(instances) instance\(instances == 1 ? "" : "s"), \(bodySize)-byte body"
+        load += ", \(conns) connection\(conns == 1 ? "" : "s") × \(instances) instance\(instances == 1 ? "" : "s"), \(grouped(bodySize))-byte body"
         return "bench: \(load)"
     }
 
@@ -20,7 +20,7 @@ enum BenchText {
         var lines: [String] = [heading]
         let seconds = String(format: "%.2f", r.seconds)
         if let target = r.targetRps {
-            lines.append("  requests  \(grouped(r.requests)) due in \(seconds)s (target \(grouped(Int(target))) req/s), "
+            lines.append("  requests  \(grouped(r.requests)) due in \(seconds)s (target \(rate(target)) req/s), "
                 + "\(grouped(r.sent)) sent: \(grouped(Int(r.rps.rounded()))) req/s")
         } else {
             lines.append("  requests  \(grouped(r.requests)) in \(seconds)s, \(grouped(Int(r.rps.rounded()))) req/s")
@@ -47,8 +47,10 @@ enum BenchText {
             lines.append("  latency   " + summary(r.latency) + (r.latencyUncorrected == nil ? "" : "  (from intended send)"))
             if let u = r.latencyUncorrected { lines.append("            " + summary(u) + "  (uncorrected)") }
         }
-        lines.append("")
-        lines.append(indent(instanceTable(r)))
+        if !r.instances.isEmpty || r.unplaced > 0 {
+            lines.append("")
+            lines.append(indent(instanceTable(r)))
+        }
         if !r.events.isEmpty {
             lines.append("")
             lines.append("  events")
@@ -79,6 +81,12 @@ enum BenchText {
             rows.append(row + ["-", "-"])
         }
         return TableFormatter.render(header: header, rows: rows, rightAlignedFrom: 1)
+    }
+
+    /// `1,500,000`, `0.5`: a rate as given, grouped, with decimals only below 100.
+    static func rate(_ value: Double) -> String {
+        if value >= 100 || value == value.rounded() { return grouped(Int(value.rounded())) }
+        return String(format: "%g", (value * 100).rounded() / 100)
     }
 
     /// `1.234s`, `-0.050s`.

@@ -150,25 +150,53 @@ import TestSupport
         let (server, ports) = try Self.serve(2)
         defer { _ = try? server.stop() }
         try await withDevAgent { agent, client in
-            func register(_ port: Int) async throws {
+            func register(_ port: Int, weight: Int = 100) async throws {
                 try await client.register(ServiceRegistration(
-                    id: "ms-\(port)", name: "ms-serving", address: "127.0.0.1", port: port, weight: 100, check: nil))
+                    id: "ms-\(port)", name: "ms-serving", address: "127.0.0.1", port: port, weight: weight, check: nil))
             }
             try await register(ports[0])
+            let started = Date()
             let bench = try Tool.start(["bench", "--service", "ms-serving", "--consul", agent.address, "--conns", "2",
                                         "--duration", "4s", "--json"])
             try await Task.sleep(for: .milliseconds(1200))
             try await register(ports[1])
-            try await Task.sleep(for: .milliseconds(1500))
+            let joined = Date().timeIntervalSince(started)
+            try await Task.sleep(for: .milliseconds(500))
+            try await register(ports[1], weight: 300)
+            try await Task.sleep(for: .milliseconds(500))
             try await client.deregister(serviceID: "ms-\(ports[0])")
             try bench.wait(timeout: 30)
             #expect(bench.process.terminationStatus == 0, "\(bench.stderr)")
             let report = try BenchReport.decode(Data(bench.stdout.utf8))
-            #expect(report.events.contains { $0.kind == "joined" && $0.instance == "127.0.0.1:\(ports[1])" }, "\(report.events)")
-            #expect(report.events.contains { $0.kind == "left" && $0.instance == "127.0.0.1:\(ports[0])" }, "\(report.events)")
-            #expect(report.errors.isEmpty)  // nothing in flight was lost on either change
+            let events = report.events.map { "\($0.at) \($0.kind) \($0.instance ?? "-") \($0.message)" }
+            let join = try #require(report.events.first { $0.kind == "joined" && $0.instance == "127.0.0.1:\(ports[1])" }, "\(events)")
+            // Times to the millisecond from the window's start, not rounded to the next second (the bench process
+            // started before `started` was read plus its start-up, so the join is at most `joined` in).
+            #expect(join.at > 0.5 && join.at <= joined + 0.05, "\(events)")
+            #expect(join.at != join.at.rounded())
+            #expect(report.events.contains { $0.kind == "reweighted" && $0.message.hasSuffix("re-weighted 100 → 300") }, "\(events)")
+            #expect(report.events.contains { $0.kind == "left" && $0.instance == "127.0.0.1:\(ports[0])" }, "\(events)")
+            #expect(report.events.map(\.at) == report.events.map(\.at).sorted())
+            #expect(report.errors.isEmpty)  // nothing in flight was lost on any change
             #expect(report.instances.allSatisfy { $0.requests > 0 })
+            #expect(report.instances.first { $0.address == "127.0.0.1:\(ports[1])" }?.weight == 300)
+            Self.expectAddsUp(report)
         }
+    }
+
+    @Test func anInterruptWhileConnectingEndsAtOnceWithAnEmptyReport() async throws {
+        let consul = try await ScriptedServer.mute()  // accepts, never answers
+        let bench = try Tool.start(["bench", "--service", "ms-serving", "--consul", "127.0.0.1:\(consul.port)", "--json"])
+        while consul.connections == 0, bench.process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        let signalled = Date()
+        kill(bench.process.processIdentifier, SIGINT)
+        try bench.wait(timeout: 10)
+        #expect(Date().timeIntervalSince(signalled) < 0.5)
+        #expect(bench.process.terminationStatus == 130)
+        let report = try BenchReport.decode(Data(bench.stdout.utf8))
+        #expect(report.interrupted && report.requests == 0)
+        #expect(report.events.first?.message == "interrupted while connecting: nothing was measured")
+        await consul.stop()
     }
 
     @Test func demoRunsEveryStepAndExitsZero() throws {

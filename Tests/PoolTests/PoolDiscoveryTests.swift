@@ -121,6 +121,33 @@ import Testing
     }
 }
 
+extension PoolDiscoveryTests {
+    @Test func consulGoingAwayAndComingBackAreEventsOnceEach() async throws {
+        let server = try await F.server()
+        let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
+        let client = try ConsulClient(settings: ConsulSettings(hostPort: agent.address))
+        try await Self.register(client, server, weight: 100)
+        try await client.shutdown()
+        let pool = try await Self.pool(agent)
+        let port = agent.port
+        let before = NIODeadline.now()
+        try await agent.shutdown()
+        try await F.eventually(pool) { $0.discoveryError != nil }
+        let back = try await ConsulDevAgent.start(host: "127.0.0.1", port: port)
+        let again = try ConsulClient(settings: ConsulSettings(hostPort: back.address))
+        try await Self.register(again, server, weight: 100)
+        try await again.shutdown()
+        try await F.eventually(pool) { $0.discoveryError == nil }
+        let discovery = pool.events().filter { $0.instance == nil }
+        #expect(discovery.map(\.kindName) == ["consul_unreachable", "consul_recovered"], "\(discovery)")
+        #expect(discovery.allSatisfy { $0.at > before } && discovery[0].at < discovery[1].at)
+        #expect(discovery.first?.description.hasPrefix("consul unreachable, keeping the last instance set: ") == true)
+        await pool.shutdown()
+        try await back.shutdown()
+        try await server.shutdown()
+    }
+}
+
 /// A log handler that keeps messages, to count them.
 final class LogCapture: LogHandler, @unchecked Sendable {
     private let messages = Mutex<[String]>([])

@@ -2,6 +2,7 @@ import Glibc
 import MindAlphaWire
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A misbehaving instance for fault tests: each request frame is answered by a script on 127.0.0.1, port 0.
 public final class ScriptedServer: Sendable {
@@ -19,11 +20,23 @@ public final class ScriptedServer: Sendable {
 
     public let port: Int
     private let channel: Channel
+    private let accepted: Accepted
 
-    private init(port: Int, channel: Channel) {
+    /// Counts connections accepted (for ``mute()``): what a test waits on to know a client is connected.
+    final class Accepted: Sendable {
+        private let count = Atomic<Int>(0)
+        func add() { count.add(1, ordering: .relaxed) }
+        var value: Int { count.load(ordering: .relaxed) }
+    }
+
+    private init(port: Int, channel: Channel, accepted: Accepted = Accepted()) {
         self.port = port
         self.channel = channel
+        self.accepted = accepted
     }
+
+    /// Connections accepted so far (counted by ``mute()`` servers).
+    public var connections: Int { accepted.value }
 
     /// Starts a server; `script` gets each request frame and returns the replies, in order.
     public static func start(_ script: @escaping @Sendable (Frame) -> [Reply]) async throws -> ScriptedServer {
@@ -52,10 +65,14 @@ public final class ScriptedServer: Sendable {
 
     /// A server that accepts connections and never answers or closes them.
     public static func mute() async throws -> ScriptedServer {
+        let accepted = Accepted()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .childChannelInitializer { channel in
+                accepted.add()
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(host: "127.0.0.1", port: 0).get()
-        return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+        return ScriptedServer(port: channel.localAddress!.port!, channel: channel, accepted: accepted)
     }
 
     /// A loopback port that refuses connections and that no other test can take: a socket is bound to it and never

@@ -27,12 +27,7 @@ struct OpenSchedule: Sendable {
     func count(before t: NIODeadline) -> Int {
         let seconds = Double((t - origin).nanoseconds) / 1e9
         guard seconds > 0 else { return 0 }
-        let estimate: Double
-        if let from, from != rate, span > 0 {
-            estimate = from * seconds + (rate - from) * seconds * seconds / (2 * span)
-        } else {
-            estimate = rate * seconds
-        }
+        let estimate = LoadPlan.dueCount(at: seconds, rate: rate, from: from, over: span)
         var n = max(0, Int(min(estimate.rounded(.up), Double(Int.max / 2))))
         while n > 0, due(n - 1) >= t { n -= 1 }
         while due(n) < t { n += 1 }
