@@ -39,6 +39,10 @@ closed=$(taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --duration 3s --warm
 target=$(awk -v r="$closed" 'BEGIN { printf "%d", r / 2 }')
 taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --rate "$target" --duration "${seconds}s" --warmup 500ms --json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); print("closed_rps=%s target_rps=%d achieved_rps=%.1f ratio=%.4f p99_corrected_us=%s p99_uncorrected_us=%s" % (sys.argv[1], r["target_rps"], r["rps"], r["rps"]/r["target_rps"], r["latency"]["p99"], r["latency_uncorrected"]["p99"]))' "$closed"
+echo "== bench open loop at 10x its closed-loop rate (target: achieved >= 0.9 of the closed loop's; dropped counted)"
+taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --rate "$(awk -v r="$closed" 'BEGIN { printf "%d", r * 10 }')" \
+  --duration "${seconds}s" --json 2>/dev/null \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); c=float(sys.argv[1]); print("closed_rps=%.1f achieved_rps=%.1f ratio=%.3f dropped=%d of %d max_rss_mib=%.0f" % (c, r["rps"], r["rps"]/c, r["dropped"], r["requests"], r["client"]["max_rss_bytes"]/2**20))' "$closed"
 kill $ref; wait $ref 2>/dev/null || true
 
 echo

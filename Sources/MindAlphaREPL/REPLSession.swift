@@ -294,13 +294,13 @@ public final class REPLSession: @unchecked Sendable {
         for i in pool.statistics().instances {
             let c = i.counters
             rows.append([i.instance.address, String(i.open), String(i.idle), String(i.busy), String(i.connecting), String(i.inFlight),
-                         String(c.sent), String(c.ok), String(c.failed), String(c.late), String(c.unknown)])
+                         String(c.sent), String(c.ok), String(c.failed), String(c.late), String(c.duplicate), String(c.unknown)])
             items.append(.object(["address": .string(i.instance.address), "open": .integer(i.open), "idle": .integer(i.idle),
                                   "busy": .integer(i.busy), "connecting": .integer(i.connecting), "in_flight": .integer(i.inFlight),
                                   "sent": .integer(c.sent), "ok": .integer(c.ok), "failed": .integer(c.failed),
-                                  "late": .integer(c.late), "unknown": .integer(c.unknown)]))
+                                  "late": .integer(c.late), "duplicate": .integer(c.duplicate), "unknown": .integer(c.unknown)]))
         }
-        let text = TableFormatter.render(header: ["ADDRESS", "OPEN", "IDLE", "BUSY", "CONNECTING", "IN FLIGHT", "SENT", "OK", "FAILED", "LATE", "UNKNOWN"], rows: rows)
+        let text = TableFormatter.render(header: ["ADDRESS", "OPEN", "IDLE", "BUSY", "CONNECTING", "IN FLIGHT", "SENT", "OK", "FAILED", "LATE", "DUPLICATE", "UNKNOWN"], rows: rows)
         return REPLOutput(text: text, json: ["command": .string("pool"), "ok": .bool(true), "instances": .array(items)])
     }
 

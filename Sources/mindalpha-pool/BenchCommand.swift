@@ -14,25 +14,32 @@ enum BenchCommand {
         summary: "load a fleet through the pool: throughput, latency percentiles, per-instance shares",
         discussion: """
         Closed loop (the default): --concurrency requests in flight in total (default: one per connection), each \
-        answer sending the next. Open loop (--rate): requests sent on a fixed schedule, latency measured from each \
-        request's intended send time (coordinated omission corrected; the uncorrected figures are shown beside), \
-        optionally ramping from --rate-ramp to --rate. Instances come from Consul (--service, followed during the run: \
-        joins and leaves are reported) or from --target. The body is --payload-size random bytes (default 64), a file, \
-        hex, or a real prediction request (--model with --features and --columns). Progress goes to stderr when it \
-        is a terminal; the report goes to stdout (--json: one document with a top-level "rps"). A breached --fail-if \
-        exits 2 after the report; a run in which no request succeeded exits 1.
+        answer sending the next. Open loop (--rate): requests are due on a fixed schedule (optionally ramping from \
+        --rate-ramp to --rate) and sent as they fall due, up to the pool's capacity in flight (connections × \
+        --in-flight-per-conn × instances); past the fleet's capacity bench sends as fast as answers free room, \
+        latency counts from each request's intended send time (the queueing included, the uncorrected figures \
+        beside), and what was due and never sent is counted as dropped. Every measured request ends in one bucket: \
+        ok, an error class, unfinished (unanswered when an interrupt ended the run) or dropped. A duration run stops \
+        sending when its window closes and waits for the answers already asked for (at most --timeout); SIGINT or \
+        SIGTERM ends any run within half a second with a partial report and exit 130 (a second one exits at once). \
+        Instances come from Consul (--service, followed during the run: joins, leaves, re-weights, ejections and \
+        Consul outages are listed as events) or from --target. The body is --payload-size random bytes (default 64, \
+        at most the 64 MiB frame limit), a file, hex, or a real prediction request (--model with --features and \
+        --columns). Progress goes to stderr when it is a terminal; the report goes to stdout (--json: one document, \
+        with a per-second timeline). A breached --fail-if exits 2 after the report; a run that measured nothing, or \
+        in which no request succeeded, exits 1 and passes no --fail-if.
         """,
         options: [
             OptionSpec("conns", short: "c", .integer(1...10_000), help: "Connections per instance.", default: "30", valueName: "N"),
             OptionSpec("concurrency", .integer(1...1_000_000), help: "Requests in flight in total, closed loop (default: conns × instances).", valueName: "N"),
-            OptionSpec("rate", short: "r", .rate, help: "Open loop: requests per second (5000, 5k, 1.5M).", valueName: "RATE"),
+            OptionSpec("rate", short: "r", .rate, help: "Open loop: requests per second (5000, 5k, 1.5M; at most 10M).", valueName: "RATE"),
             OptionSpec("rate-ramp", .rate, help: "Open loop: start at this rate and rise linearly to --rate over the duration.", valueName: "RATE"),
             OptionSpec("duration", short: "d", .duration, help: "How long to measure (default 10s; not with --requests).", valueName: "DURATION"),
             OptionSpec("requests", short: "n", .integer(1...Int.max), help: "Stop after this many requests instead of a duration.", valueName: "N"),
-            OptionSpec("warmup", .duration, help: "Run this long first without recording.", default: "0s"),
+            OptionSpec("warmup", .duration, help: "Run this long first without recording (on top of --duration or --requests).", default: "0s"),
             OptionSpec("timeout", .duration, help: "Per-request timeout.", default: "1s"),
             OptionSpec("connect-timeout", .duration, help: "TCP connect timeout.", default: "1s"),
-            OptionSpec("payload-size", .size, help: "Body of this many random bytes.", default: "64"),
+            OptionSpec("payload-size", .size, help: "Body of this many random bytes (at most 64 MiB less the 8 meta bytes).", default: "64"),
             OptionSpec("payload-file", .path, help: "Body: this file's bytes, as they are."),
             OptionSpec("payload-hex", .string, help: "Body: these bytes in hex (spaces allowed).", valueName: "HEX"),
             OptionSpec("model", .string, help: "Send prediction requests for this model (with --features and --columns); answers without scores count as errors.", valueName: "NAME"),
@@ -40,9 +47,9 @@ enum BenchCommand {
             OptionSpec("columns", .path, help: "Column names, one per line (or \\u0002-separated), for --features."),
             OptionSpec("rows", .integer(1...10_000), help: "Feature rows per request.", default: "1"),
             OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "Weighted round robin: lvs (what production clients do) or smooth.", default: "lvs"),
-            OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits.", default: "64"),
+            OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits (an open loop's in-flight limit is this × connections × instances).", default: "64"),
             OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", default: "1"),
-            OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, rps<10000, share-deviation>5% (repeatable).", repeatable: true, valueName: "EXPR"),
+            OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5% (repeatable).", repeatable: true, valueName: "EXPR"),
             OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge)."),
             OptionSpec("quiet", short: "q", .flag, help: "No progress lines."),
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,

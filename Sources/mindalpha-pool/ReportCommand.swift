@@ -9,8 +9,9 @@ enum ReportCommand {
         summary: "merge bench --json reports from several hosts into one",
         discussion: """
         A load larger than one machine: run bench --json on several hosts against the same fleet at the same time, \
-        then merge. Counts and rates add up, the time is the longest run's, and percentiles come from the merged \
-        latency histograms (exact to 3 significant digits), per instance too. - reads a report from stdin.
+        then merge. Counts and rates add up, the time is the longest run's, percentiles come from the merged \
+        latency histograms (exact to 3 significant digits), per instance too, and the per-second timelines add up \
+        second by second. - reads a report from stdin.
         """,
         options: [
             OptionSpec("json", .flag, help: "The merged report as one JSON document (mergeable again)."),

@@ -100,6 +100,26 @@ import Testing
         #expect(m.statistics(now: Self.t0).instances[0].counters.ok == 4)
     }
 
+    @Test func aQueueKeepsOneTimerForItsEarliestDeadline() {
+        var m = Self.machine(max: 1, inFlight: 1)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(0, id: 0, now: Self.t0)
+        let first = m.pick(1, id: 1, now: Self.t0, deadline: Self.t0 + .seconds(1))
+        #expect(first.armQueueTimer == Self.t0 + .seconds(1))
+        #expect(m.pick(2, id: 2, now: Self.t0, deadline: Self.t0 + .seconds(2)).armQueueTimer == nil)  // later: no new timer
+        #expect(m.pick(3, id: 3, now: Self.t0, deadline: Self.t0 + .milliseconds(500)).armQueueTimer == Self.t0 + .milliseconds(500))
+        // The 1 s timer is no longer the queue's: it fails what is due and arms nothing.
+        let stale = m.expireQueue(key, timer: Self.t0 + .seconds(1), now: Self.t0 + .milliseconds(100))
+        #expect(stale.waiters.isEmpty && stale.rearm == nil)
+        let due = m.expireQueue(key, timer: Self.t0 + .milliseconds(500), now: Self.t0 + .milliseconds(1500))
+        #expect(due.waiters.map(\.waiter) == [1, 3] && due.address == "10.0.0.1:1")
+        #expect(due.rearm == Self.t0 + .seconds(2))
+        #expect(m.statistics(now: Self.t0).instances[0].counters[.unavailable] == 2)
+        #expect(m.statistics(now: Self.t0).instances[0].waiting == 1)
+        let last = m.expireQueue(key, timer: Self.t0 + .seconds(2), now: Self.t0 + .seconds(2))
+        #expect(last.waiters.map(\.waiter) == [2] && last.rearm == nil)
+    }
+
     @Test func aCancelledWaiterLeavesTheQueueAndIsCounted() {
         var m = Self.machine(max: 1, inFlight: 1)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!

@@ -13,7 +13,8 @@ public enum WatchEvent: Sendable, Hashable {
 extension ConsulClient {
     /// Follows a service with blocking queries, following Consul's rules: the index is never below 1, it is reset
     /// to 0 when it goes backwards, an unchanged index is no change. Errors are retried with capped exponential
-    /// backoff and jitter (250 ms doubling to 30 s); the last good set is kept meanwhile.
+    /// backoff and jitter (250 ms doubling to 30 s), without blocking (index 0), so that an answer again is seen at
+    /// once; the last good set is kept meanwhile.
     ///
     /// The stream ends when the consuming task is cancelled.
     public func watch(_ query: HealthQuery, wait: Duration = .seconds(300)) -> AsyncStream<WatchEvent> {
@@ -53,6 +54,9 @@ extension ConsulClient {
                     } catch {
                         if Task.isCancelled { break }
                         failures += 1
+                        // The next try asks without blocking: an agent that restarted may hold the very index we
+                        // had (a blocking query on it would wait minutes before saying it answers again).
+                        index = 0
                         let backoff = Self.backoff(failures: failures)
                         continuation.yield(.failed(error, retryIn: backoff))
                         try? await Task.sleep(for: backoff)

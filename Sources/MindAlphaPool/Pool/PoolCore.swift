@@ -45,21 +45,30 @@ final class PoolCore: Sendable {
 
     /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it.
     func submit(_ request: PoolRequest) {
-        let pick = state.withLockedValue { $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now()) }
+        let pick = state.withLockedValue {
+            $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now(), deadline: request.deadline)
+        }
         if let dial = pick.dial { self.dial(dial) }
         switch pick.decision {
         case let .send(connection, _, _):
             dispatch(request, on: connection)
         case let .queued(key):
             if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
-            let (id, timeout) = (request.id, request.timeout)
-            group.any().scheduleTask(deadline: request.deadline) { [self] in
-                guard let (queued, address) = state.withLockedValue({ $0.cancel(id: id, key: key, countingAs: .unavailable) })
-                else { return }
-                queued.waiter.complete(.failure(.noConnection(instance: address, after: Duration(timeout))))
-            }
+            if let at = pick.armQueueTimer { armQueueTimer(key, at: at) }
         case let .fail(error):
             group.any().execute { request.complete(.failure(error)) }
+        }
+    }
+
+    /// One timer per instance queue, for its earliest deadline: what waits past its deadline fails as
+    /// ``PoolError/noConnection(instance:after:)``.
+    private func armQueueTimer(_ key: InstanceKey, at deadline: NIODeadline) {
+        group.any().scheduleTask(deadline: deadline) { [self] in
+            let expired = state.withLockedValue { $0.expireQueue(key, timer: deadline, now: .now()) }
+            for queued in expired.waiters {
+                queued.waiter.complete(.failure(.noConnection(instance: expired.address, after: Duration(queued.waiter.timeout))))
+            }
+            if let next = expired.rearm { armQueueTimer(key, at: next) }
         }
     }
 

@@ -33,10 +33,11 @@ struct PoolStateMachine<Connection, Waiter> {
         var idle: Bool { inFlight == 0 && !leased }
     }
 
-    /// A request or checkout waiting for a connection of one instance.
+    /// A request or checkout waiting for a connection of one instance, until `deadline`.
     struct Queued {
         let id: UInt64
         let lease: Bool
+        let deadline: NIODeadline
         let waiter: Waiter
     }
 
@@ -54,6 +55,8 @@ struct PoolStateMachine<Connection, Waiter> {
         var ejectedUntil: NIODeadline?
         var removed = false
         var queue = CircularBuffer<Queued>()
+        /// When the queue's one deadline timer fires (at or before its earliest deadline); `nil` when none is armed.
+        var queueTimer: NIODeadline?
         var counters = RequestCounters()
 
         init(_ instance: Instance) { self.instance = instance }
@@ -119,6 +122,17 @@ struct PoolStateMachine<Connection, Waiter> {
     struct Pick {
         var decision: Decision
         var dial: Dial?
+        /// A queued request's deadline is the queue's earliest: arm its timer for then (``expireQueue(_:timer:now:)``).
+        var armQueueTimer: NIODeadline?
+    }
+
+    /// What a queue's deadline timer found.
+    struct Expired {
+        /// Waiters whose deadline passed (counted as `unavailable`), with their instance's address.
+        var waiters: [Queued] = []
+        var address = ""
+        /// Arm the queue's timer again for then.
+        var rearm: NIODeadline?
     }
 
     /// What to do after a request finished or a connection freed up.
@@ -180,7 +194,11 @@ struct PoolStateMachine<Connection, Waiter> {
 
     /// Picks the instance by the scheduler (skipping ejected ones) and a connection of it.
     /// `pinned` names the instance to use instead of the scheduler's pick (ejected or not).
-    mutating func pick(_ waiter: Waiter, id: UInt64, lease: Bool = false, pinned: String? = nil, now: NIODeadline) -> Pick {
+    /// `deadline` is how long it may wait in a queue (a queue keeps one timer, armed for its earliest deadline).
+    mutating func pick(
+        _ waiter: Waiter, id: UInt64, lease: Bool = false, pinned: String? = nil, now: NIODeadline,
+        deadline: NIODeadline = .distantFuture
+    ) -> Pick {
         guard !draining else { return fail(.shuttingDown) }
         if let expiry = nextExpiry, expiry <= now { reschedule(now: now) }
         let key: InstanceKey
@@ -208,8 +226,13 @@ struct PoolStateMachine<Connection, Waiter> {
                 dial = Dial(key: key, instance: s.instance, count: 1)
             }
             guard let j else {
-                s.queue.append(Queued(id: id, lease: lease, waiter: waiter))
-                return Pick(decision: .queued(key), dial: dial)
+                s.queue.append(Queued(id: id, lease: lease, deadline: deadline, waiter: waiter))
+                var arm: NIODeadline?
+                if deadline != .distantFuture, s.queueTimer.map({ deadline < $0 }) ?? true {
+                    s.queueTimer = deadline
+                    arm = deadline
+                }
+                return Pick(decision: .queued(key), dial: dial, armQueueTimer: arm)
             }
             if lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
             return Pick(decision: .send(s.slots[j].connection, s.slots[j].id, key), dial: dial)
@@ -283,6 +306,34 @@ struct PoolStateMachine<Connection, Waiter> {
             let queued = s.queue.remove(at: i)
             if !queued.lease { s.counters[errorClass] += 1 }
             return (queued, s.instance.address)
+        }
+    }
+
+    /// A queue's deadline timer armed for `timer` fired: fails the waiters whose deadline passed and says when to
+    /// fire next. A timer that is no longer the queue's (an earlier one was armed since) re-arms nothing.
+    mutating func expireQueue(_ key: InstanceKey, timer: NIODeadline, now: NIODeadline) -> Expired {
+        guard has(key) else { return Expired() }
+        return modify(key) { s in
+            var result = Expired(address: s.instance.address)
+            let current = s.queueTimer == nil || s.queueTimer == timer
+            var earliest = NIODeadline.distantFuture
+            var kept = CircularBuffer<Queued>(initialCapacity: s.queue.count)
+            var any = false
+            for q in s.queue {
+                if q.deadline <= now {
+                    any = true
+                    result.waiters.append(q)
+                    if !q.lease { s.counters[.unavailable] += 1 }
+                } else {
+                    earliest = min(earliest, q.deadline)
+                    kept.append(q)
+                }
+            }
+            if any { s.queue = kept }
+            guard current else { return result }
+            s.queueTimer = earliest == .distantFuture ? nil : earliest
+            result.rearm = s.queueTimer
+            return result
         }
     }
 
