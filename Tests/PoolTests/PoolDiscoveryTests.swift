@@ -103,12 +103,17 @@ import Testing
     @Test func whenConsulGoesAwayThePoolKeepsTheLastSetAndSaysSoOnce() async throws {
         let server = try await F.server()
         let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
+        let proxy = try await TCPProxy.start(to: agent.port)  // the address stays held: no other server takes it
         let client = try ConsulClient(settings: ConsulSettings(hostPort: agent.address))
         try await Self.register(client, server, weight: 100)
         try await client.shutdown()
         let log = LogCapture()
-        let pool = try await Self.pool(agent, logger: Logger(label: "test") { _ in log })
+        let pool = try await ConnectionPool.start(
+            PoolConfiguration(source: .consul(ConsulSettings(hostPort: proxy.address), HealthQuery(service: "ms-serving")),
+                              maxConnectionsPerInstance: 2),
+            logger: Logger(label: "test") { _ in log })
         _ = try await pool.send(ByteBuffer(string: "x"))
+        proxy.cut()
         try await agent.shutdown()
         try await F.eventually(pool) { $0.discoveryError != nil }
         // Several retries later (250 ms, 500 ms, 1 s …), requests still flow and the warning was said once.
@@ -117,6 +122,7 @@ import Testing
         #expect(log.count(containing: "discovery failing") == 1)
         #expect(pool.statistics().instances.count == 1)
         await pool.shutdown()
+        await proxy.stop()
         try await server.shutdown()
     }
 }
@@ -125,24 +131,29 @@ extension PoolDiscoveryTests {
     @Test func consulGoingAwayAndComingBackAreEventsOnceEach() async throws {
         let server = try await F.server()
         let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
+        let proxy = try await TCPProxy.start(to: agent.port)  // Consul's address stays held through the restart
         let client = try ConsulClient(settings: ConsulSettings(hostPort: agent.address))
         try await Self.register(client, server, weight: 100)
         try await client.shutdown()
-        let pool = try await Self.pool(agent)
-        let port = agent.port
+        let pool = try await ConnectionPool.start(PoolConfiguration(
+            source: .consul(ConsulSettings(hostPort: proxy.address), HealthQuery(service: "ms-serving")), maxConnectionsPerInstance: 2))
         let before = NIODeadline.now()
+        proxy.cut()
         try await agent.shutdown()
         try await F.eventually(pool) { $0.discoveryError != nil }
-        let back = try await ConsulDevAgent.start(host: "127.0.0.1", port: port)
+        // Consul comes back: a new agent, the service registered again, behind the same address.
+        let back = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
         let again = try ConsulClient(settings: ConsulSettings(hostPort: back.address))
         try await Self.register(again, server, weight: 100)
         try await again.shutdown()
+        proxy.restore(to: back.port)
         try await F.eventually(pool) { $0.discoveryError == nil }
         let discovery = pool.events().filter { $0.instance == nil }
         #expect(discovery.map(\.kindName) == ["consul_unreachable", "consul_recovered"], "\(discovery)")
         #expect(discovery.allSatisfy { $0.at > before } && discovery[0].at < discovery[1].at)
         #expect(discovery.first?.description.hasPrefix("consul unreachable, keeping the last instance set: ") == true)
         await pool.shutdown()
+        await proxy.stop()
         try await back.shutdown()
         try await server.shutdown()
     }
