@@ -33,7 +33,7 @@ enum BenchText {
         }
         if r.dropped > 0 {
             lines.append("  dropped   \(grouped(r.dropped)) (\(percent(Double(r.dropped) / Double(max(1, r.requests))))) due and never sent: "
-                + "\(grouped(r.inFlightLimit ?? 0)) requests were out, the most allowed; the latency above counts the wait")
+                + "\(grouped(r.inFlightLimit ?? 0)) requests were out, the most allowed; the latency below counts the wait")
         }
         if r.unfinished > 0 {
             lines.append("  unfinished \(grouped(r.unfinished)) sent and still unanswered when the run was interrupted")
