@@ -162,8 +162,10 @@ enum BenchCommand {
         Output.out(output(report, args: args, plan: plan, conns: conns, body: body, firstErrors: result.firstError))
         if result.interrupted { return .interrupted }
         if report.ok == 0 {
-            if report.requests - report.dropped == 0 {
+            if report.requests == 0 {
                 Output.err("\(Program.spec.name) bench: no request was measured — nothing to judge --fail-if by")
+            } else if report.sent == 0 {
+                Output.err("\(Program.spec.name) bench: none of the \(report.requests) requests due was sent — nothing to judge --fail-if by")
             } else {
                 let cause = result.firstError.sorted { $0.key < $1.key }.first.map { ": \($0.value)" } ?? ""
                 Output.err("\(Program.spec.name) bench: no request succeeded\(cause)")

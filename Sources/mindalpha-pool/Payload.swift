@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaPool
 import MindAlphaWire
 import NIOCore
 
@@ -48,19 +49,13 @@ enum Payload {
         }
         let size = args.size("payload-size")!
         try checkSize(size, of: "--payload-size", command: command)
-        // Random bytes, not crypto: a splitmix64 stream seeded once, written in place (16 MiB in milliseconds).
-        var counter = UInt64.random(in: 0 ... .max)
-        var word: UInt64 = 0
+        // Random bytes, not crypto: a seeded SplitMix64 stream written in place (16 MiB in milliseconds).
+        var generator = SplitMix64(seed: UInt64.random(in: 0 ... .max))
         var buffer = ByteBufferAllocator().buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var word: UInt64 = 0
             for i in 0..<size {
-                if i % 8 == 0 {
-                    counter &+= 0x9E37_79B9_7F4A_7C15
-                    var z = counter
-                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                    word = z ^ (z >> 31)
-                }
+                if i % 8 == 0 { word = generator.next() }
                 raw[i] = UInt8(truncatingIfNeeded: word >> ((i % 8) * 8))
             }
             return size

@@ -2,19 +2,9 @@
 // Prints ns/pick for each and the ratio of the two, which should stay ≤ 2 (a pick is O(1) in the instance count).
 import MindAlphaPool
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func targets(_ n: Int) -> [WeightedTarget] {
-    var rng = SplitMix(state: 42)
+    var rng = SplitMix64(seed: 42)
     return (0..<n).map { WeightedTarget(name: "10.0.\($0 / 256).\($0 % 256):9000", weight: Int.random(in: 1...100, using: &rng)) }
 }
 

@@ -9,7 +9,7 @@ import Testing
     @Test(arguments: [(0.1, nil), (1.0, nil), (1000.0, nil), (1_500_000.0, nil), (10_000_000.0, nil), (10.0, 5_000.0), (50_000.0, 1.0)] as [(Double, Double?)])
     func countBeforeAgreesWithDueTimes(rate: Double, from: Double?) {
         let schedule = OpenSchedule(origin: Self.origin, rate: rate, from: from, span: 10)
-        var generator = SplitMix(seed: UInt64(rate * 7))
+        var generator = SplitMix64(seed: UInt64(rate * 7))  // seeded: a failure repeats
         for _ in 0..<2_000 {
             let t = Self.origin + .nanoseconds(Int64(generator.next() % 12_000_000_000))
             let n = schedule.count(before: t)
@@ -28,18 +28,5 @@ import Testing
         // 1000→3000 over 2 s is 4000 requests in all; the first second carries 1000 + 500.
         #expect(ramp.count(before: Self.origin + .seconds(2)) == 4000)
         #expect(ramp.count(before: Self.origin + .seconds(1)) == 1500)
-    }
-}
-
-/// A seeded generator, so that a failure repeats.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -91,39 +91,34 @@ public final class LoadRecorder: Sendable {
 
     /// A failed request, by class (``PoolError/Class``, or `invalid` for an answer that is not a valid response).
     func failure(class errorClass: String, instance: String?, message: String, at now: NIODeadline) -> Int? {
-        let second = second(now)
-        return state.withLockedValue { s in
-            guard !s.sealed else { return nil }
-            s.finished += 1
+        finish(.error, instance: instance, at: now) { s in
             s.errors[errorClass, default: 0] += 1
             if s.firstError[errorClass] == nil { s.firstError[errorClass] = message }
-            var slot: Int?
-            if let instance {
-                slot = s.slot(instance)
-                s.instances[slot!].errors += 1
-            } else {
-                s.unplaced += 1
-            }
-            s.timeline.add(second: second, slot: slot, .error, latency: nil)
-            return s.finished
         }
     }
 
     /// A request still unanswered when the run ended (given up at an interrupt or past its grace).
     func unfinished(instance: String?, at now: NIODeadline) -> Int? {
+        finish(.unfinished, instance: instance, at: now) { $0.unfinished += 1 }
+    }
+
+    /// Counts a request that finished without an answer, in the totals (`count`), its instance (or unplaced) and
+    /// its second.
+    private func finish(_ kind: LoadOutcome.Kind, instance: String?, at now: NIODeadline, count: (inout State) -> Void) -> Int? {
         let second = second(now)
         return state.withLockedValue { s in
             guard !s.sealed else { return nil }
             s.finished += 1
-            s.unfinished += 1
+            count(&s)
             var slot: Int?
             if let instance {
-                slot = s.slot(instance)
-                s.instances[slot!].unfinished += 1
+                let i = s.slot(instance)
+                slot = i
+                if kind == .error { s.instances[i].errors += 1 } else { s.instances[i].unfinished += 1 }
             } else {
                 s.unplaced += 1
             }
-            s.timeline.add(second: second, slot: slot, .unfinished, latency: nil)
+            s.timeline.add(second: second, slot: slot, kind, latency: nil)
             return s.finished
         }
     }
