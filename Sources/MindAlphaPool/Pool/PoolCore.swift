@@ -230,9 +230,9 @@ final class PoolCore: Sendable {
 
     /// Notes that discovery fails (`error`) or answers again (`nil`); the first failure and the recovery are events.
     func discoveryFailed(_ error: String?) {
-        let was = discoveryError.withLockedValue { was in
-            defer { was = error }
-            return was
+        let was = discoveryError.withLockedValue { stored in
+            defer { stored = error }
+            return stored
         }
         if was == nil, let error {
             state.withLockedValue { $0.record(PoolEvent(at: .now(), instance: nil, kind: .discoveryFailed(error))) }
