@@ -155,7 +155,7 @@ case "bare":
     try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
     let b = counter.n.load(ordering: .relaxed)
     print("rps=\(Int(Double(b - a) / duration))")
-    for c in channels { try? await c.close() }
+    for c in channels { c.close(promise: nil) }
     try await group.shutdownGracefully()
 default:
     fail("usage: pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S] | scale --port P --instances K --conns C")
