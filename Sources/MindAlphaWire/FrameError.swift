@@ -6,6 +6,9 @@ public enum FrameError: Error, Hashable, Sendable, CustomStringConvertible {
     case wrongClassID(UInt64, expected: UInt64)
     /// The stream ended inside a frame.
     case truncatedFrame(have: Int, need: Int?)
+    /// An answer with `data_size = 0`, which MindAlpha-Serving's Go client takes for a dead connection (PROTOCOL.md
+    /// §1.5); the pool does the same, so that a diagnosis shows what production clients see.
+    case emptyAnswer(requestID: UInt64)
 
     public var description: String {
         switch self {
@@ -16,6 +19,8 @@ public enum FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .truncatedFrame(have, need):
             if let need { return "stream ended inside a frame: \(have) of \(need) bytes" }
             return "stream ended inside a frame header: \(have) of \(FrameHeader.size) bytes"
+        case let .emptyAnswer(requestID):
+            return "answer to request \(requestID) has data_size 0, which MindAlpha clients take for a dead connection"
         }
     }
 }

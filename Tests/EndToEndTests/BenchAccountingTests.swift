@@ -123,31 +123,40 @@ extension BenchTests {
         await silent.stop()
         let r = try Self.report(result)
         #expect(r.requests == 2000 && r.dropped == 0 && r.unfinished == 0)
-        #expect(r.ok == 1000 && r.errors == ["timeout": 1000], "\(r.errors)")
-        #expect(!r.events.contains { $0.kind == "rate_not_met" } && !result.stderr.contains("warning"))
+        // The silent one times out until it is ejected (its requests then go to the healthy one), and is probed.
+        let healthy = try #require(r.instances.first { $0.address == "127.0.0.1:\(ports[0])" })
+        #expect(healthy.ok >= 1000 && healthy.errors == 0 && r.ok == healthy.ok)
+        #expect(r.ok + r.errorCount == 2000 && Set(r.errors.keys).isSubset(of: ["timeout", "closed"]), "\(r.errors)")
+        #expect(r.events.contains { $0.kind == "ejected" && $0.instance == "127.0.0.1:\(silent.port)" })
+        #expect(!r.events.contains { $0.kind == "rate_not_met" } && !result.stderr.contains("warning"), "\(result.stderr)")
         #expect(abs(r.rps - 1000) < 10)
         Self.expectAddsUp(r)
     }
 
     @Test func answersThatMatchNoRequestAreCountedPerInstance() async throws {
-        // Each request answered, then answered again, then answered for an ID never sent.
+        // Each request answered, then answered again, then answered for an ID never sent (alone: never ejected).
         let echo = try await ScriptedServer.start { frame in
             let body = ByteBuffer(string: "ok")
             return [.respond(id: frame.requestID, body: body), .respond(id: frame.requestID, body: body),
                     .respond(id: frame.requestID + 1_000_000_000, body: body)]
         }
+        let twice = try Self.report(try Tool.run(["bench", "--target", "127.0.0.1:\(echo.port)", "--conns", "1", "--rate", "200",
+                                                  "--duration", "1s", "--json"]))
+        await echo.stop()
+        let scripted = try #require(twice.instances.first)
+        #expect(scripted.ok == 200 && scripted.duplicate == 200 && scripted.unknownID == 200 && scripted.late == 0)
+        #expect(twice.duplicate == 200 && twice.unknownID == 200)
+        #expect(twice.events.contains { $0.kind == "not_ejected" })  // the only instance: never ejected
+        Self.expectAddsUp(twice)
         let (slow, ports) = try Self.serve(1, ["--latency", "150ms"])
         defer { _ = try? slow.stop() }
-        let result = try Tool.run(["bench", "--target", "127.0.0.1:\(echo.port)", "--target", "127.0.0.1:\(ports[0])",
-                                   "--conns", "1", "--rate", "200", "--duration", "1s", "--timeout", "50ms", "--json"])
-        await echo.stop()
-        let r = try Self.report(result)
-        let scripted = try #require(r.instances.first { $0.address == "127.0.0.1:\(echo.port)" })
-        let late = try #require(r.instances.first { $0.address == "127.0.0.1:\(ports[0])" })
-        #expect(scripted.ok == 100 && scripted.duplicate == 100 && scripted.unknownID == 100 && scripted.late == 0)
-        #expect(late.errors == 100 && late.late > 50 && late.duplicate == 0 && late.unknownID == 0)
-        #expect(r.duplicate == 100 && r.unknownID == 100 && r.late == late.late)
-        Self.expectAddsUp(r)
+        let timedOut = try Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--conns", "1", "--rate", "100",
+                                     "--duration", "1s", "--timeout", "50ms", "--json"])
+        #expect(timedOut.status == 1)  // no request succeeded
+        let late = try BenchReport.decode(Data(timedOut.stdout.utf8))
+        let row = try #require(late.instances.first)
+        #expect(row.errors == 100 && row.late > 50 && row.duplicate == 0 && row.unknownID == 0 && late.late == row.late)
+        Self.expectAddsUp(late)
         let text = try Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--conns", "1", "--rate", "100",
                                  "--duration", "500ms", "--timeout", "50ms"])
         #expect(text.stdout.contains("unmatched answers: late "))

@@ -12,10 +12,18 @@ import Testing
         Instance(host: "10.0.0.1", port: port, serviceID: "s\(port)", balanceFactor: String(weight))
     }
 
-    static func machine(max: Int = 2, inFlight: Int = 1, threshold: Int = 3) -> Machine {
-        Machine(limits: .init(maxConnections: max, maxInFlight: inFlight, ejection: EjectionPolicy(threshold: threshold)),
-                algorithm: .lvs, sourceName: "svc")
+    /// Consecutive failures only (no failure-rate detector), no reconnect back-off, unless asked.
+    static func machine(
+        max: Int = 2, inFlight: Int = 1, threshold: Int = 3, failureRate: Double = 0, maxEjectedShare: Double = 0.5,
+        reconnectBase: Duration = .zero, emptySetGrace: Duration = .zero
+    ) -> Machine {
+        let policy = EjectionPolicy(consecutiveFailures: threshold, failureRate: failureRate, maxEjectedShare: maxEjectedShare,
+                                    reconnectBase: reconnectBase)
+        return Machine(limits: .init(maxConnections: max, maxInFlight: inFlight, ejection: policy, emptySetGrace: emptySetGrace),
+                       algorithm: .lvs, sourceName: "svc")
     }
+
+    static func ejected(_ e: Machine.Ejection?) -> String? { e?.instance.address }
 
     /// Applies `instances` and opens every connection asked for, named `address#n`.
     static func start(_ m: inout Machine, _ instances: [Instance]) -> [InstanceKey: String] {
@@ -141,9 +149,9 @@ import Testing
         let bad = keys.first { $0.value == "10.0.0.1:1" }!.key
         let error = PoolError.connectionClosed(instance: "10.0.0.1:1", reason: "reset")
         let lost1 = m.closed(ConnectionID(raw: 1), key: bad, error: error, now: Self.t0)
-        #expect(lost1.ejected == nil)
+        #expect(lost1.ejection == nil)
         let lost2 = m.closed(ConnectionID(raw: 99), key: bad, error: error, now: Self.t0)
-        #expect(lost2.ejected?.address == "10.0.0.1:1")
+        #expect(Self.ejected(lost2.ejection) == "10.0.0.1:1")
         // Ejected: every pick goes to the other instance for one second.
         for i in 0..<5 {
             let pick = m.pick(i, id: UInt64(i), now: Self.t0 + .milliseconds(500))
@@ -167,21 +175,27 @@ import Testing
         let error = PoolError.connectionClosed(instance: "10.0.0.1:1", reason: "connection reset by peer")
         _ = m.closed(ConnectionID(raw: 1), key: bad, error: error, now: Self.t0 + .milliseconds(10))
         _ = m.closed(ConnectionID(raw: 99), key: bad, error: error, now: Self.t0 + .milliseconds(20))
-        _ = m.pick(1, id: 1, now: Self.t0 + .milliseconds(1500))  // the ejection ran out at 1.020 s: picked again
+        // The ejection ran out at 1.020 s: a probe goes out on a new connection and is answered.
+        var probe: Machine.Pick
+        repeat { probe = m.pick(1, id: 1, now: Self.t0 + .milliseconds(1500)) } while probe.dial == nil
+        _ = m.connected(ConnectionID(raw: 100), key: bad, connection: "probe")
+        _ = m.finished(ConnectionID(raw: 100), key: bad, error: nil, now: Self.t0 + .milliseconds(1600))
         _ = m.update([Self.instance(1, weight: 100), Self.instance(2, weight: 50), Self.instance(3, weight: 10)], now: Self.t0 + .seconds(2))
         _ = m.update([Self.instance(2, weight: 50), Self.instance(3, weight: 10)], now: Self.t0 + .seconds(3))
         let log = m.events.events.map { ($0.at, $0.instance, $0.kind) }
         #expect(log.count == 5)
-        #expect(log[0] == (Self.t0 + .milliseconds(20), "10.0.0.1:1", .ejected(failures: 2, cause: "connection reset by peer", duration: .seconds(1))))
-        #expect(log[1] == (Self.t0 + .milliseconds(1020), "10.0.0.1:1", .returned))
+        #expect(log[0] == (Self.t0 + .milliseconds(20), "10.0.0.1:1", .ejected(
+            reason: "2 failures in a row (connections closed: connection reset by peer)", duration: .seconds(1))))
+        #expect(log[1] == (Self.t0 + .milliseconds(1600), "10.0.0.1:1", .returned))
         #expect(log[2] == (Self.t0 + .seconds(2), "10.0.0.1:2", .reweighted(from: 200, to: 50)))
         #expect(log[3] == (Self.t0 + .seconds(2), "10.0.0.1:3", .joined(weight: 10)))
         #expect(log[4] == (Self.t0 + .seconds(3), "10.0.0.1:1", .left))
-        #expect(m.events.events.first!.description == "10.0.0.1:1 ejected after 2 connection failures in a row (connection reset by peer); out for 1s")
+        #expect(m.events.events.first!.description
+            == "10.0.0.1:1 ejected for 1s: 2 failures in a row (connections closed: connection reset by peer)")
     }
 
     @Test func whenEveryInstanceIsEjectedRequestsFailAtOnceSayingWhenTheFirstReturns() {
-        var m = Self.machine(max: 1, inFlight: 1, threshold: 1)
+        var m = Self.machine(max: 1, inFlight: 1, threshold: 1, maxEjectedShare: 1)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
         _ = m.closed(ConnectionID(raw: 1), key: key, error: .connectionClosed(instance: "a", reason: "reset"), now: Self.t0)
         guard case let .fail(error) = m.pick(7, id: 7, now: Self.t0).decision else { Issue.record("expected a failure"); return }

@@ -26,6 +26,12 @@ public struct PoolConfiguration: Sendable {
     public var maxFrameSize: Int
     public var algorithm: SchedulingAlgorithm
     public var ejection: EjectionPolicy
+    /// How long an answer from discovery that lists no instance at all is held back while the last set stays in
+    /// use (a restarted Consul lists its services only once their checks pass again); it applies if it persists.
+    public var emptySetGrace: Duration
+    /// Connects in progress at once per event loop; more wait their turn (their connect timeout starts then), so
+    /// thousands of connections open without timing out on a busy client.
+    public var connectsPerEventLoop: Int
 
     public init(
         source: Source,
@@ -35,7 +41,9 @@ public struct PoolConfiguration: Sendable {
         requestTimeout: Duration = .seconds(1),
         maxFrameSize: Int = FrameParser.defaultMaxFrameSize,
         algorithm: SchedulingAlgorithm = .lvs,
-        ejection: EjectionPolicy = EjectionPolicy()
+        ejection: EjectionPolicy = EjectionPolicy(),
+        emptySetGrace: Duration = .seconds(15),
+        connectsPerEventLoop: Int = 64
     ) {
         precondition(maxConnectionsPerInstance >= 1, "maxConnectionsPerInstance must be at least 1")
         precondition(maxInFlightPerConnection >= 1, "maxInFlightPerConnection must be at least 1")
@@ -47,6 +55,8 @@ public struct PoolConfiguration: Sendable {
         self.maxFrameSize = maxFrameSize
         self.algorithm = algorithm
         self.ejection = ejection
+        self.emptySetGrace = emptySetGrace
+        self.connectsPerEventLoop = max(1, connectsPerEventLoop)
     }
 
     /// What the source is called in messages: the service name, or "fixed targets".
@@ -58,29 +68,56 @@ public struct PoolConfiguration: Sendable {
     }
 }
 
-/// When an instance is taken out of the schedule after connection failures, and for how long.
+/// Outlier detection: when an instance is taken out of the schedule, for how long, and how much of the fleet may be
+/// out at once; and how reconnects to a failing instance are paced.
 ///
-/// Connection failures are failed connects and connections lost to a reset, EOF or protocol violation; timeouts
-/// and error answers are not (a slow instance stays in the schedule, so a load test shows it). After `threshold`
-/// consecutive connection failures with no successful response between them, the instance is ejected for
-/// `baseBackoff`, doubling with each further ejection up to `maxBackoff`; when the time is up it is picked again,
-/// and one successful response clears its record.
+/// Failures are requests failing as `connect`, `closed`, `protocol` or `timeout`, connections lost with an error,
+/// and answers matching no request (duplicates, unknown IDs) — never this client's own limits (`client`), waits for
+/// a connection, or error answers. An instance is ejected after `consecutiveFailures` in a row, or when at least
+/// `failureRate` of its last 64 outcomes failed (20 at least known): for `baseBackoff`, doubling with each further
+/// ejection up to `maxBackoff`; its connections are closed (what was in flight on them fails at once) and its
+/// waiting requests go to other instances. When the time is up it is probed with one request at a time: a success
+/// brings it back, a failure ejects it again. At most `maxEjectedShare` of the instances are ejected at once (never
+/// the whole fleet: past it, the pool keeps sending to every instance, as Envoy's panic threshold does).
+///
+/// A connection lost or not made delays the next connect to that instance by `reconnectBase`, doubling up to
+/// `reconnectMax` (±20 % jitter); one successful response clears it.
 public struct EjectionPolicy: Hashable, Sendable {
-    public var threshold: Int
+    public var consecutiveFailures: Int
+    public var failureRate: Double
     public var baseBackoff: Duration
     public var maxBackoff: Duration
+    public var maxEjectedShare: Double
+    public var reconnectBase: Duration
+    public var reconnectMax: Duration
 
-    /// `threshold` 0 disables ejection.
-    public init(threshold: Int = 3, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30)) {
-        self.threshold = threshold
+    /// `consecutiveFailures` 0 and `failureRate` 0 disable ejection.
+    public init(
+        consecutiveFailures: Int = 5, failureRate: Double = 0.1, baseBackoff: Duration = .seconds(1),
+        maxBackoff: Duration = .seconds(30), maxEjectedShare: Double = 0.5,
+        reconnectBase: Duration = .milliseconds(20), reconnectMax: Duration = .seconds(2)
+    ) {
+        self.consecutiveFailures = consecutiveFailures
+        self.failureRate = failureRate
         self.baseBackoff = baseBackoff
         self.maxBackoff = maxBackoff
+        self.maxEjectedShare = maxEjectedShare
+        self.reconnectBase = reconnectBase
+        self.reconnectMax = reconnectMax
     }
+
+    /// No ejection at all (reconnects are still paced).
+    public static let disabled = EjectionPolicy(consecutiveFailures: 0, failureRate: 0)
 
     /// The back-off for the `n`th consecutive ejection (1-based).
     public func backoff(ejection n: Int) -> Duration {
         var d = baseBackoff
         for _ in 1..<max(1, n) where d < maxBackoff { d *= 2 }
         return min(d, maxBackoff)
+    }
+
+    /// How many of `instances` may be ejected at once.
+    public func maxEjected(of instances: Int) -> Int {
+        Int((maxEjectedShare * Double(instances)).rounded(.down))
     }
 }

@@ -120,8 +120,10 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         guard failure == nil else { return }
         var input = unwrapInboundIn(data)
         partial.prepend(to: &input)
-        do {
+        do throws(FrameError) {
             while let frame = try parser.next(from: &input) {
+                // As the Go client: an empty answer means a dead connection (PROTOCOL.md §1.5).
+                guard frame.body.readableBytes > 0 else { throw FrameError.emptyAnswer(requestID: frame.requestID) }
                 deliver(frame)
                 if failure != nil { return }
             }

@@ -17,6 +17,7 @@ final class PoolCore: Sendable {
     private let requestIDs = Atomic<UInt64>(1)
     private let connectionIDs = Atomic<Int>(0)
     private let discoveryError = NIOLockedValueBox<String?>(nil)
+    private let connects: ConnectBudget
     /// Fired (and dropped) when no connect is left in progress.
     private let connectWaiters = NIOLockedValueBox<[Latch]>([])
 
@@ -27,7 +28,10 @@ final class PoolCore: Sendable {
         let limits = State.Limits(
             maxConnections: configuration.maxConnectionsPerInstance,
             maxInFlight: configuration.maxInFlightPerConnection,
-            ejection: configuration.ejection)
+            ejection: configuration.ejection, emptySetGrace: configuration.emptySetGrace)
+        var loops = 0
+        for _ in group.makeIterator() { loops += 1 }
+        self.connects = ConnectBudget(limit: configuration.connectsPerEventLoop * max(1, loops))
         self.state = NIOLockedValueBox(State(limits: limits, algorithm: configuration.algorithm, sourceName: configuration.sourceName))
     }
 
@@ -116,7 +120,8 @@ final class PoolCore: Sendable {
     }
 
     func countLeased(key: InstanceKey, error: PoolError.Class?) {
-        state.withLockedValue { $0.countLeased(key: key, error: error) }
+        let ejection = state.withLockedValue { $0.countLeased(key: key, error: error, now: .now()) }
+        if let ejection { perform(ejection) }
     }
 
     private func perform(_ handoff: State.Handoff) {
@@ -127,46 +132,80 @@ final class PoolCore: Sendable {
             dispatch(queued.waiter, on: connection)
         case let .close(connection):
             connection.close(failing: .shuttingDown)
+        case let .eject(ejection):
+            perform(ejection)
         }
     }
 
+    /// An instance was ejected: its connections close (failing what was in flight on them), its waiters are picked
+    /// again (they go to other instances).
+    private func perform(_ ejection: State.Ejection) {
+        logger.notice("instance ejected by outlier detection", metadata: ["instance": "\(ejection.instance.address)"])
+        let error = PoolError.connectionClosed(instance: ejection.instance.address, reason: "the instance was ejected")
+        for connection in ejection.close { connection.close(failing: error) }
+        for queued in ejection.repick { submit(queued.waiter) }
+    }
+
     func noteLate(key: InstanceKey) { state.withLockedValue { $0.noteLate(key: key) } }
-    func noteDuplicate(key: InstanceKey) { state.withLockedValue { $0.noteDuplicate(key: key) } }
-    func noteUnknown(key: InstanceKey) { state.withLockedValue { $0.noteUnknown(key: key) } }
+
+    func noteDuplicate(key: InstanceKey) {
+        if let ejection = state.withLockedValue({ $0.noteDuplicate(key: key, now: .now()) }) { perform(ejection) }
+    }
+
+    func noteUnknown(key: InstanceKey) {
+        if let ejection = state.withLockedValue({ $0.noteUnknown(key: key, now: .now()) }) { perform(ejection) }
+    }
 
     // MARK: connections
 
+    /// Opens connections: after the reconnect back-off when the dial says so, and within the connect budget (the
+    /// connect timeout starts when the connect does).
     func dial(_ dial: State.Dial) {
-        let instance = dial.instance
-        for _ in 0..<dial.count {
-            let id = ConnectionID(raw: connectionIDs.add(1, ordering: .relaxed).newValue)
-            let key = dial.key
-            let maxFrameSize = configuration.maxFrameSize
-            ClientBootstrap(group: group)
-                .connectTimeout(TimeAmount(configuration.connectTimeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(PoolConnectionHandler(
-                            core: self, id: id, key: key, address: instance.address, maxFrameSize: maxFrameSize))
-                    }
-                }
-                .connect(host: instance.host, port: instance.port)
-                .whenComplete { [self] result in
-                    switch result {
-                    case let .success(channel):
-                        guard channel.isActive,
-                              let handler = try? channel.pipeline.syncOperations.handler(type: PoolConnectionHandler.self)
-                        else {
-                            connectFailed(key: key, instance: instance, reason: "closed while connecting")
-                            return
-                        }
-                        connected(PoolConnection(id: id, key: key, address: instance.address, channel: channel, handler: handler))
-                    case let .failure(error):
-                        connectFailed(key: key, instance: instance, reason: Self.describe(connectError: error))
-                    }
-                }
+        if let at = dial.at {
+            group.any().scheduleTask(deadline: at) { [self] in
+                var now = dial
+                now.at = nil
+                self.dial(now)
+            }
+            return
         }
+        for _ in 0..<dial.count {
+            connects.run { [self] in connect(dial.key, dial.instance) }
+        }
+    }
+
+    private func connect(_ key: InstanceKey, _ instance: Instance) {
+        let id = ConnectionID(raw: connectionIDs.add(1, ordering: .relaxed).newValue)
+        let maxFrameSize = configuration.maxFrameSize
+        ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PoolConnectionHandler(
+                        core: self, id: id, key: key, address: instance.address, maxFrameSize: maxFrameSize))
+                }
+            }
+            .connect(host: instance.host, port: instance.port)
+            .whenComplete { [self] result in
+                connects.done()
+                switch result {
+                case let .success(channel):
+                    guard channel.isActive,
+                          let handler = try? channel.pipeline.syncOperations.handler(type: PoolConnectionHandler.self)
+                    else {
+                        connectFailed(key: key, error: .connectFailed(instance: instance.address, reason: "closed while connecting"))
+                        return
+                    }
+                    connected(PoolConnection(id: id, key: key, address: instance.address, channel: channel, handler: handler))
+                case let .failure(error):
+                    if let limit = SocketErrorText.clientLimit(error) {
+                        connectFailed(key: key, error: .clientLimit(instance: instance.address, reason: limit))
+                    } else {
+                        connectFailed(key: key, error: .connectFailed(instance: instance.address, reason: Self.describe(connectError: error)))
+                    }
+                }
+            }
     }
 
     private func connected(_ connection: PoolConnection) {
@@ -189,8 +228,7 @@ final class PoolCore: Sendable {
         for latch in connectWaiters.withLockedValue({ w in defer { w = [] }; return w }) { latch.fire() }
     }
 
-    private func connectFailed(key: InstanceKey, instance: Instance, reason: String) {
-        let error = PoolError.connectFailed(instance: instance.address, reason: reason)
+    private func connectFailed(key: InstanceKey, error: PoolError) {
         let lost = state.withLockedValue { $0.connectFailed(key: key, error: error, now: .now()) }
         handle(lost, error: error)
         notifyIfConnected()
@@ -203,11 +241,7 @@ final class PoolCore: Sendable {
     }
 
     private func handle(_ lost: State.Lost, error: PoolError) {
-        if let instance = lost.ejected {
-            logger.warning("instance ejected after repeated connection failures", metadata: [
-                "instance": "\(instance.address)", "last-error": "\(error)",
-            ])
-        }
+        if let ejection = lost.ejection { perform(ejection) }
         if let dial = lost.dial { self.dial(dial) }
         for queued in lost.fail { queued.waiter.complete(.failure(error)) }
     }
@@ -222,10 +256,19 @@ final class PoolCore: Sendable {
     // MARK: discovery
 
     func update(_ instances: [Instance]) {
-        let updated = state.withLockedValue { $0.update(instances, now: .now()) }
+        perform(state.withLockedValue { $0.update(instances, now: .now()) })
+    }
+
+    private func perform(_ updated: State.Updated) {
         for connection in updated.close { connection.close(failing: .shuttingDown) }
         for dial in updated.dials { self.dial(dial) }
         for queued in updated.repick { submit(queued.waiter) }
+        if let deadline = updated.emptySetDeadline {
+            // An empty set held back: it applies then, if nothing else came meanwhile.
+            group.any().scheduleTask(deadline: deadline) { [self] in
+                perform(state.withLockedValue { $0.applyHeldBackEmptySet(now: .now()) })
+            }
+        }
     }
 
     /// Notes that discovery fails (`error`) or answers again (`nil`); the first failure and the recovery are events.

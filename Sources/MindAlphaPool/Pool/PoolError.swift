@@ -4,6 +4,9 @@ import MindAlphaWire
 public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No TCP connection could be made to the instance (refused, unreachable, connect timeout).
     case connectFailed(instance: String, reason: String)
+    /// This client could not open a connection for its own reasons — too many open files, no ephemeral port left,
+    /// out of buffers — whatever the instance does. Never counts against the instance.
+    case clientLimit(instance: String, reason: String)
     /// The connection closed (EOF or reset) while the request was in flight, or before it could be written.
     case connectionClosed(instance: String, reason: String)
     /// The instance broke the protocol (garbage, wrong class ID, oversized or truncated frame); the connection
@@ -31,12 +34,13 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The error classes reported in statistics and by `bench`.
     public enum Class: String, Sendable, CaseIterable, Hashable {
-        case connect, closed, `protocol`, timeout, unavailable, cancelled, shutdown
+        case connect, closed, `protocol`, timeout, unavailable, cancelled, shutdown, client
     }
 
     public var errorClass: Class {
         switch self {
         case .connectFailed: return .connect
+        case .clientLimit: return .client
         case .connectionClosed: return .closed
         case .protocolViolation: return .protocol
         case .timeout: return .timeout
@@ -49,7 +53,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The instance the error is about, when there is one.
     public var instance: String? {
         switch self {
-        case let .connectFailed(i, _), let .connectionClosed(i, _), let .protocolViolation(i, _),
+        case let .connectFailed(i, _), let .clientLimit(i, _), let .connectionClosed(i, _), let .protocolViolation(i, _),
              let .timeout(i, _), let .noConnection(i, _), let .unfinished(i):
             return i
         default:
@@ -60,7 +64,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether the connection it happened on is unusable (it was, or must be, closed).
     public var closesConnection: Bool {
         switch self {
-        case .connectFailed, .connectionClosed, .protocolViolation: return true
+        case .connectFailed, .clientLimit, .connectionClosed, .protocolViolation: return true
         default: return false
         }
     }
@@ -69,6 +73,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case let .connectFailed(instance, reason):
             return "\(instance): cannot connect (\(reason)) — is the instance up and listening on that port?"
+        case let .clientLimit(instance, reason):
+            return "cannot open a connection to \(instance): \(reason) — this client's limit, not the instance's"
         case let .connectionClosed(instance, reason):
             return "\(instance): connection closed with the request in flight (\(reason))"
         case let .protocolViolation(instance, error):
@@ -98,7 +104,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `protocol violation: …`; what an ejection event gives as its cause.
     public var cause: String {
         switch self {
-        case let .connectFailed(_, reason): return reason
+        case let .connectFailed(_, reason), let .clientLimit(_, reason): return reason
         case let .connectionClosed(_, reason): return reason
         case let .protocolViolation(_, error): return "protocol violation: \(error)"
         case let .timeout(_, after): return "no response within \(Self.format(after))"

@@ -9,14 +9,20 @@ public struct PoolEvent: Sendable, Hashable {
         case left
         /// The instance's weight changed; the schedule uses the new one from the next pick.
         case reweighted(from: Int, to: Int)
-        /// Out of the schedule after `failures` connection failures in a row (the last one `cause`), for `duration`.
-        case ejected(failures: Int, cause: String, duration: Duration)
-        /// Back in the schedule after an ejection (at the moment its ejection ran out).
+        /// Out of the schedule for `duration`, for `reason` (`5 failures in a row (requests timed out)`).
+        case ejected(reason: String, duration: Duration)
+        /// Outlier detection would have ejected it, but `ejected` of the `of` instances already are, the most the
+        /// policy allows: it stays in the schedule (said once until it recovers).
+        case notEjected(ejected: Int, of: Int)
+        /// Back in the schedule after an ejection: its probe request succeeded.
         case returned
         /// Discovery stopped answering; the last good instance set stays in use.
         case discoveryFailed(String)
         /// Discovery answers again.
         case discoveryRecovered
+        /// Discovery listed no instance at all; the last `kept` stay in use for up to `for` (it applies only if it
+        /// persists).
+        case emptySetHeldBack(kept: Int, for: Duration)
     }
 
     public var at: NIODeadline
@@ -30,32 +36,38 @@ public struct PoolEvent: Sendable, Hashable {
         self.kind = kind
     }
 
-    /// One line: `127.0.0.1:9001 ejected after 3 connection failures in a row (connection refused); out for 1s`.
+    /// One line: `127.0.0.1:9001 ejected for 1s: 5 failures in a row (connects failed: connection refused)`.
     public var description: String {
         let who = instance ?? "consul"
         switch kind {
         case let .joined(weight): return "\(who) joined (weight \(weight))"
         case .left: return "\(who) left"
         case let .reweighted(from, to): return "\(who) re-weighted \(from) → \(to)"
-        case let .ejected(failures, cause, duration):
-            return "\(who) ejected after \(failures) connection failure\(failures == 1 ? "" : "s") in a row (\(cause)); out for \(PoolError.format(duration))"
-        case .returned: return "\(who) returned to the schedule"
+        case let .ejected(reason, duration):
+            return "\(who) ejected for \(PoolError.format(duration)): \(reason)"
+        case let .notEjected(ejected, of):
+            return "\(who) not ejected though failing: \(ejected) of \(of) instances already are, the most allowed (it stays in the schedule)"
+        case .returned: return "\(who) returned to the schedule: its probe request succeeded"
         case let .discoveryFailed(error): return "consul unreachable, keeping the last instance set: \(error)"
         case .discoveryRecovered: return "consul answers again"
+        case let .emptySetHeldBack(kept, grace):
+            return "consul lists no passing instance; keeping the last \(kept) for up to \(PoolError.format(grace)) (applied only if it persists)"
         }
     }
 
-    /// A short name for the kind, as reports key it: `joined`, `left`, `reweighted`, `ejected`, `returned`,
-    /// `consul_unreachable`, `consul_recovered`.
+    /// A short name for the kind, as reports key it: `joined`, `left`, `reweighted`, `ejected`, `not_ejected`,
+    /// `returned`, `consul_unreachable`, `consul_recovered`, `consul_empty`.
     public var kindName: String {
         switch kind {
         case .joined: "joined"
         case .left: "left"
         case .reweighted: "reweighted"
         case .ejected: "ejected"
+        case .notEjected: "not_ejected"
         case .returned: "returned"
         case .discoveryFailed: "consul_unreachable"
         case .discoveryRecovered: "consul_recovered"
+        case .emptySetHeldBack: "consul_empty"
         }
     }
 }

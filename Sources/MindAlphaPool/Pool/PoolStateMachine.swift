@@ -22,6 +22,8 @@ struct PoolStateMachine<Connection, Waiter> {
         var maxConnections: Int
         var maxInFlight: Int
         var ejection: EjectionPolicy
+        /// How long an instance set with no instance at all is held back (``PoolConfiguration/emptySetGrace``).
+        var emptySetGrace: Duration = .zero
     }
 
     struct Slot {
@@ -48,11 +50,7 @@ struct PoolStateMachine<Connection, Waiter> {
         var cursor = 0
         /// The slot that last became idle: the first one tried (O(1) in a closed loop, and its connection is warm).
         var freed = -1
-        /// Consecutive connection failures since the last successful response or ejection.
-        var failures = 0
-        /// Consecutive ejections since the last successful response.
-        var ejections = 0
-        var ejectedUntil: NIODeadline?
+        var health = InstanceHealth()
         var removed = false
         var queue = CircularBuffer<Queued>()
         /// When the queue's one deadline timer fires (at or before its earliest deadline); `nil` when none is armed.
@@ -91,14 +89,12 @@ struct PoolStateMachine<Connection, Waiter> {
             return best
         }
 
-        /// Counts a connection failure; returns whether that ejected the instance.
-        mutating func connectionFailed(now: NIODeadline, policy: EjectionPolicy) -> Bool {
-            failures += 1
-            guard policy.threshold > 0, failures >= policy.threshold, ejectedUntil == nil, !removed else { return false }
-            ejections += 1
-            failures = 0
-            ejectedUntil = now + TimeAmount(policy.backoff(ejection: ejections))
-            return true
+        /// Requests on it or waiting for it: a probed instance takes one at a time.
+        var outstanding: Int { queue.count + slots.reduce(0) { $0 + $1.inFlight + ($1.leased ? 1 : 0) } }
+
+        /// When to open the next connection: now (`nil`), or after the reconnect back-off.
+        func dialTime(now: NIODeadline) -> NIODeadline? {
+            health.nextDialAt.flatMap { $0 > now ? $0 : nil }
         }
     }
 
@@ -112,11 +108,20 @@ struct PoolStateMachine<Connection, Waiter> {
         case fail(PoolError)
     }
 
-    /// Open `count` connections to an instance.
+    /// Open `count` connections to an instance, now or at `at` (the reconnect back-off).
     struct Dial {
         let key: InstanceKey
         let instance: Instance
         let count: Int
+        var at: NIODeadline? = nil
+    }
+
+    /// An instance just ejected: close its connections (what is in flight on them fails), send its waiters
+    /// elsewhere.
+    struct Ejection {
+        var instance: Instance
+        var close: [Connection] = []
+        var repick: [Queued] = []
     }
 
     struct Pick {
@@ -142,6 +147,8 @@ struct PoolStateMachine<Connection, Waiter> {
         case serve(Connection, ConnectionID, InstanceKey, Queued)
         /// The connection is no longer needed (its instance left, or the pool is draining): close it.
         case close(Connection)
+        /// The outcome ejected the instance.
+        case eject(Ejection)
     }
 
     /// What to do after a connect succeeded.
@@ -154,8 +161,7 @@ struct PoolStateMachine<Connection, Waiter> {
     struct Lost {
         var fail: [Queued] = []
         var dial: Dial?
-        var ejected: Instance?
-        var ejectedFor: Duration?
+        var ejection: Ejection?
     }
 
     /// What to do after the instance set changed.
@@ -164,6 +170,8 @@ struct PoolStateMachine<Connection, Waiter> {
         var close: [Connection] = []
         /// Waiters of instances that left: pick again.
         var repick: [Queued] = []
+        /// An empty set was held back: call ``applyHeldBackEmptySet(now:)`` then.
+        var emptySetDeadline: NIODeadline?
     }
 
     let limits: Limits
@@ -183,6 +191,10 @@ struct PoolStateMachine<Connection, Waiter> {
     private(set) var events = PoolEventLog()
     /// Whether an instance set was applied yet (the first one's instances are not "joined" events).
     private var hadInstances = false
+    /// The last connection-level failure's cause per instance, for the words of an ejection event.
+    private var lastCause: [InstanceKey: String] = [:]
+    /// Since when discovery has listed no instance while the last set stays in use.
+    private var emptySince: NIODeadline?
 
     init(limits: Limits, algorithm: SchedulingAlgorithm, sourceName: String) {
         self.limits = limits
@@ -208,13 +220,13 @@ struct PoolStateMachine<Connection, Waiter> {
             }
             key = k
         } else {
-            guard let index = scheduler.next() else {
+            guard let k = nextScheduled() else {
                 if let expiry = nextExpiry {
-                    return fail(.allEjected(instances: states.count, retryIn: Duration(expiry - now)))
+                    return fail(.allEjected(instances: states.count, retryIn: Duration(max(.zero, expiry - now))))
                 }
                 return fail(.noInstances(sourceName))
             }
-            key = scheduleKeys[index]
+            key = k
         }
         let limits = self.limits
         return modify(key) { s in
@@ -223,7 +235,7 @@ struct PoolStateMachine<Connection, Waiter> {
             var dial: Dial?
             if j.map({ !s.slots[$0].idle }) ?? true, s.slots.count + s.connecting < limits.maxConnections {
                 s.connecting += 1
-                dial = Dial(key: key, instance: s.instance, count: 1)
+                dial = Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now))
             }
             guard let j else {
                 s.queue.append(Queued(id: id, lease: lease, deadline: deadline, waiter: waiter))
@@ -239,6 +251,17 @@ struct PoolStateMachine<Connection, Waiter> {
         }
     }
 
+    /// The scheduler's next instance, passing over one being probed that already has its one request.
+    private mutating func nextScheduled() -> InstanceKey? {
+        for _ in 0..<max(1, scheduleKeys.count) {
+            guard let index = scheduler.next() else { return nil }
+            let key = scheduleKeys[index]
+            let busyProbe = modify(key) { $0.health.state == .probing && $0.outstanding > 0 }
+            if !busyProbe { return key }
+        }
+        return nil
+    }
+
     private mutating func fail(_ error: PoolError) -> Pick {
         unplaced[error.errorClass] += 1
         return Pick(decision: .fail(error))
@@ -249,36 +272,126 @@ struct PoolStateMachine<Connection, Waiter> {
         if has(key) { modify(key) { $0.counters.sent += 1 } }
     }
 
-    /// Counts the result of a request written on a checked-out connection (its slot is the checkout's).
-    mutating func countLeased(key: InstanceKey, error: PoolError.Class?) {
-        guard has(key) else { return }
+    /// Counts the result of a request written on a checked-out connection (its slot is the checkout's); returns an
+    /// ejection when that outcome ejected the instance.
+    mutating func countLeased(key: InstanceKey, error: PoolError.Class?, now: NIODeadline) -> Ejection? {
+        guard has(key) else { return nil }
         modify(key) { s in
-            if let error {
-                s.counters[error] += 1
-            } else {
-                s.counters.ok += 1
-                s.failures = 0
-                s.ejections = 0
-            }
+            if let error { s.counters[error] += 1 } else { s.counters.ok += 1 }
         }
+        return judge(key, error: error, now: now)
+    }
+
+    /// Whether a failure of this class says something about the instance (and counts toward its ejection).
+    static func countsAgainstInstance(_ error: PoolError.Class) -> Bool {
+        switch error {
+        case .connect, .closed, .protocol, .timeout: true
+        case .unavailable, .cancelled, .shutdown, .client: false
+        }
+    }
+
+    /// Feeds an outcome to the instance's outlier detection; returns the ejection it caused, if any.
+    private mutating func judge(_ key: InstanceKey, error: PoolError.Class?, now: NIODeadline, unmatched: Bool = false) -> Ejection? {
+        let (policy, draining) = (limits.ejection, self.draining)
+        let verdict = modify(key) { s -> InstanceHealth.Verdict in
+            Self.verdict(&s, error: error, policy: policy, draining: draining)
+        }
+        return settle(key, verdict, error: error, now: now, unmatched: unmatched)
+    }
+
+    /// One outcome, as the instance's health takes it.
+    private static func verdict(
+        _ s: inout InstanceState, error: PoolError.Class?, policy: EjectionPolicy, draining: Bool
+    ) -> InstanceHealth.Verdict {
+        guard !s.removed, !draining else { return .none }
+        guard let error else { return s.health.success() }
+        return countsAgainstInstance(error) ? s.health.failure(policy) : .none
+    }
+
+    /// Acts on a verdict: the return event, or the ejection.
+    private mutating func settle(
+        _ key: InstanceKey, _ verdict: InstanceHealth.Verdict, error: PoolError.Class?, now: NIODeadline, unmatched: Bool = false
+    ) -> Ejection? {
+        switch verdict {
+        case .none: return nil
+        case .returned:
+            events.append(PoolEvent(at: now, instance: modify(key) { $0.instance.address }, kind: .returned))
+            return nil
+        case .eject:
+            return eject(key, now: now, error: unmatched ? nil : error)
+        }
+    }
+
+    /// What failed, in words, for an ejection event.
+    static func failing(_ error: PoolError.Class?) -> String {
+        switch error {
+        case .connect?: "connects failed"
+        case .closed?: "connections closed"
+        case .protocol?: "protocol violations"
+        case .timeout?: "requests timed out"
+        default: "answers matched no request in flight"
+        }
+    }
+
+    /// Ejects an instance unless that would put more of the fleet out than the policy allows.
+    private mutating func eject(_ key: InstanceKey, now: NIODeadline, error: PoolError.Class?) -> Ejection? {
+        let policy = limits.ejection
+        let live = states.all.filter { !$0.1.removed }
+        let out = live.filter { $0.1.health.isEjected }.count
+        guard out + 1 <= policy.maxEjected(of: live.count) else {
+            let say = modify(key) { s -> String? in
+                defer { s.health.heldBack = true }
+                return s.health.heldBack ? nil : s.instance.address
+            }
+            if let address = say {
+                events.append(PoolEvent(at: now, instance: address, kind: .notEjected(ejected: out, of: live.count)))
+            }
+            return nil
+        }
+        let what = lastCause.removeValue(forKey: key).map { "\(Self.failing(error)): \($0)" } ?? Self.failing(error)
+        let (ejection, reason, duration) = modify(key) { s -> (Ejection, String, Duration) in
+            let reason: String
+            if s.health.state == .probing {
+                reason = "its probe failed (\(what))"
+            } else if s.health.consecutive >= policy.consecutiveFailures, policy.consecutiveFailures > 0 {
+                reason = "\(s.health.consecutive) failures in a row (\(what))"
+            } else {
+                reason = "\(s.health.failuresInWindow) of its last \(InstanceHealth.window) outcomes failed (\(what))"
+            }
+            let duration = s.health.eject(now: now, policy)
+            var e = Ejection(instance: s.instance)
+            e.close = s.slots.map(\.connection)
+            s.slots.removeAll()
+            s.freed = -1
+            while let q = s.queue.popFirst() { e.repick.append(q) }
+            return (e, reason, duration)
+        }
+        events.append(PoolEvent(at: now, instance: ejection.instance.address, kind: .ejected(reason: reason, duration: duration)))
+        reschedule(now: now)
+        return ejection
     }
 
     /// A request finished (answered, failed or timed out), or a checkout was returned (`lease`). The freed slot
     /// goes to the instance's first waiter if it can take it.
+    /// `now` is read only when the outcome changes the instance's standing (an ejection, a return).
     mutating func finished(
-        _ id: ConnectionID, key: InstanceKey, error: PoolError.Class?, lease: Bool = false
+        _ id: ConnectionID, key: InstanceKey, error: PoolError.Class?, lease: Bool = false, now: NIODeadline? = nil
     ) -> Handoff {
         guard has(key) else { return .none }
+        if !lease {
+            let (policy, draining) = (limits.ejection, self.draining)
+            let verdict = modify(key) { s -> InstanceHealth.Verdict in
+                if let error { s.counters[error] += 1 } else { s.counters.ok += 1 }
+                return Self.verdict(&s, error: error, policy: policy, draining: draining)
+            }
+            if verdict != .none, let ejection = settle(key, verdict, error: error, now: now ?? .now()) {
+                // Its slot went with the connections; the waiters go elsewhere.
+                return .eject(ejection)
+            }
+        }
         let limits = self.limits
         let draining = self.draining
         let (handoff, gone) = modify(key) { s -> (Handoff, Bool) in
-            if !lease {
-                if let error { s.counters[error] += 1 } else { s.counters.ok += 1 }
-            }
-            if error == nil, !lease {
-                s.failures = 0
-                s.ejections = 0
-            }
             guard let j = s.slots.firstIndex(where: { $0.id == id }) else { return (.none, false) }
             if lease { s.slots[j].leased = false } else { s.slots[j].inFlight -= 1 }
             if s.slots[j].idle { s.freed = j }
@@ -377,17 +490,18 @@ struct PoolStateMachine<Connection, Waiter> {
         let policy = limits.ejection
         let draining = self.draining
         var result = Lost()
-        let (ejected, gone) = modify(key) { s -> (Bool, Bool) in
-            let ejected = error != nil && s.connectionFailed(now: now, policy: policy)
-            if ejected {
-                result.ejected = s.instance
-                result.ejectedFor = Duration(s.ejectedUntil! - now)
-            }
+        if let error {
+            modify(key) { $0.health.connectionFailed(now: now, policy, seed: UInt64(key.raw)) }
+            lastCause[key] = error.cause
+            result.ejection = judge(key, error: error.errorClass, now: now)
+        }
+        let gone = modify(key) { s -> Bool in
             if !s.queue.isEmpty, s.slots.isEmpty, s.connecting == 0 {
-                if s.ejectedUntil == nil, !draining, !s.removed, error == nil || !(error!.errorClass == .connect) {
-                    // Demand is waiting and nothing is open or opening: replace the connection.
+                let refused = error.map { $0.errorClass == .connect || $0.errorClass == .client } ?? false
+                if !s.health.isEjected, !draining, !s.removed, !refused {
+                    // Demand is waiting and nothing is open or opening: replace the connection (after the back-off).
                     s.connecting += 1
-                    result.dial = Dial(key: key, instance: s.instance, count: 1)
+                    result.dial = Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now))
                 } else {
                     let failure = error ?? .connectionClosed(instance: s.instance.address, reason: "closed")
                     while let q = s.queue.popFirst() {
@@ -396,13 +510,10 @@ struct PoolStateMachine<Connection, Waiter> {
                     }
                 }
             }
-            return (ejected, s.removed && s.slots.isEmpty && s.connecting == 0)
+            return s.removed && s.slots.isEmpty && s.connecting == 0
         }
-        if let instance = result.ejected, let error, let duration = result.ejectedFor {
-            events.append(PoolEvent(at: now, instance: instance.address, kind: .ejected(
-                failures: policy.threshold, cause: error.cause, duration: duration)))
-        }
-        if gone { forget(key) } else if ejected { reschedule(now: now) }
+        _ = policy
+        if gone { forget(key) }
         return result
     }
 
@@ -411,6 +522,10 @@ struct PoolStateMachine<Connection, Waiter> {
     /// Applies a new instance set: new instances get `maxConnections` connects and enter the schedule; removed ones
     /// leave it at once, their idle connections close and the rest close when their last request finishes; weights
     /// apply from the next pick. The first entry for an address wins.
+    ///
+    /// A set with no instance at all, while the pool has some, is held back for ``Limits/emptySetGrace`` (a Consul
+    /// that restarted lists its services only once their checks pass again): the last set stays in use, an event
+    /// says so, and the empty set applies only if no other arrives meanwhile (``applyHeldBackEmptySet(now:)``).
     mutating func update(_ instances: [Instance], now: NIODeadline) -> Updated {
         var wanted: [String: Instance] = [:]
         var ordered: [Instance] = []
@@ -418,12 +533,23 @@ struct PoolStateMachine<Connection, Waiter> {
             wanted[instance.address] = instance
             ordered.append(instance)
         }
+        let grace = limits.emptySetGrace
+        let live = states.all.filter { !$0.1.removed }.count
+        if ordered.isEmpty, grace > .zero, live > 0, !draining {
+            guard let since = emptySince else {
+                emptySince = now
+                events.append(PoolEvent(at: now, instance: nil, kind: .emptySetHeldBack(kept: live, for: grace)))
+                return Updated(emptySetDeadline: now + TimeAmount(grace))
+            }
+            if now < since + TimeAmount(grace) { return Updated(emptySetDeadline: since + TimeAmount(grace)) }
+        }
+        emptySince = nil
         var result = Updated()
         for (address, key) in keys where wanted[address] == nil && states.contains(key) && !modify(key, { $0.removed }) {
             events.append(PoolEvent(at: now, instance: address, kind: .left))
             let gone = modify(key) { s -> Bool in
                 s.removed = true
-                s.ejectedUntil = nil
+                s.health.reset()
                 for slot in s.slots where slot.idle { result.close.append(slot.connection) }
                 s.slots.removeAll { $0.idle }
                 while let q = s.queue.popFirst() { result.repick.append(q) }
@@ -465,18 +591,25 @@ struct PoolStateMachine<Connection, Waiter> {
         return result
     }
 
+    /// An empty instance set held back by ``update(_:now:)`` applies now if nothing else came since and its grace
+    /// is over.
+    mutating func applyHeldBackEmptySet(now: NIODeadline) -> Updated {
+        guard let since = emptySince, now >= since + TimeAmount(limits.emptySetGrace) else { return Updated() }
+        return update([], now: now)
+    }
+
     /// Instances in the schedule: neither removed nor ejected (ejections that ran out are lifted here).
     private mutating func reschedule(now: NIODeadline) {
         var targets: [WeightedTarget] = []
         nextExpiry = nil
         for (key, state) in states.all where !state.removed {
-            if let until = state.ejectedUntil {
+            if let until = state.health.ejectedUntil {
                 if until > now {
                     nextExpiry = min(nextExpiry ?? until, until)
                     continue
                 }
-                modify(key) { $0.ejectedUntil = nil }
-                events.append(PoolEvent(at: until, instance: state.instance.address, kind: .returned))
+                // The ejection ran out: back in the schedule on probation, one request at a time.
+                modify(key) { _ = $0.health.lift(now: now) }
             }
             targets.append(WeightedTarget(name: state.instance.address, weight: state.instance.weight))
         }
@@ -528,12 +661,18 @@ struct PoolStateMachine<Connection, Waiter> {
         if has(key) { modify(key) { $0.counters.late += 1 } }
     }
 
-    mutating func noteDuplicate(key: InstanceKey) {
-        if has(key) { modify(key) { $0.counters.duplicate += 1 } }
+    /// An answer to a request already answered: counted, and a failure for outlier detection.
+    mutating func noteDuplicate(key: InstanceKey, now: NIODeadline) -> Ejection? {
+        guard has(key) else { return nil }
+        modify(key) { $0.counters.duplicate += 1 }
+        return judge(key, error: .protocol, now: now, unmatched: true)
     }
 
-    mutating func noteUnknown(key: InstanceKey) {
-        if has(key) { modify(key) { $0.counters.unknown += 1 } }
+    /// An answer with an ID never in flight on its connection: counted, and a failure for outlier detection.
+    mutating func noteUnknown(key: InstanceKey, now: NIODeadline) -> Ejection? {
+        guard has(key) else { return nil }
+        modify(key) { $0.counters.unknown += 1 }
+        return judge(key, error: .protocol, now: now, unmatched: true)
     }
 
     /// Records an event that does not come from the state machine's own decisions (a discovery outage).
@@ -557,7 +696,8 @@ struct PoolStateMachine<Connection, Waiter> {
                 instance: s.instance, open: s.slots.count, idle: idle, busy: s.slots.count - idle,
                 connecting: s.connecting, inFlight: s.slots.reduce(0) { $0 + $1.inFlight }, waiting: s.queue.count,
                 counters: s.counters,
-                ejectedFor: s.ejectedUntil.flatMap { $0 > now ? Duration($0 - now) : nil }, removed: s.removed)
+                ejectedFor: s.health.ejectedUntil.flatMap { $0 > now ? Duration($0 - now) : nil },
+                probing: s.health.state == .probing, removed: s.removed)
         }
         return PoolStatistics(instances: instances, unplaced: unplaced, discoveryError: discoveryError)
     }

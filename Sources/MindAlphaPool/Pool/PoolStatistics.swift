@@ -46,6 +46,7 @@ public struct RequestCounters: Hashable, Sendable {
         case .unavailable: 4
         case .cancelled: 5
         case .shutdown: 6
+        case .client: 7
         }
     }
 }
@@ -67,8 +68,10 @@ public struct PoolStatistics: Hashable, Sendable {
         /// Requests waiting for a connection to this instance.
         public var waiting: Int
         public var counters: RequestCounters
-        /// Whether the instance is out of the schedule after connection failures, and until when.
+        /// Whether the instance is out of the schedule after failures (outlier detection), and for how much longer.
         public var ejectedFor: Duration?
+        /// Whether it is back on probation after an ejection: one request at a time until one succeeds.
+        public var probing: Bool
         /// Whether the instance left discovery (it stays listed until its last request finishes).
         public var removed: Bool
     }
