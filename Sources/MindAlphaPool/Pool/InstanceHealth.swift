@@ -41,7 +41,8 @@ struct InstanceHealth: Sendable, Hashable {
     private(set) var connectionFailures = 0
     /// No connect to the instance before then (the reconnect back-off).
     private(set) var nextDialAt: NIODeadline?
-    /// Whether an ejection was held back by ``EjectionPolicy/maxEjectedShare`` since the last success (said once).
+    /// Whether an ejection was held back by ``EjectionPolicy/maxEjectedShare`` (said once, until the instance has
+    /// answered a whole window in a row or has been ejected).
     var heldBack = false
 
     var isEjected: Bool {
@@ -60,10 +61,12 @@ struct InstanceHealth: Sendable, Hashable {
         consecutive = 0
         note(failed: false)
         streak += 1
-        if streak >= Self.window { ejections = 0 }
+        if streak >= Self.window {
+            ejections = 0
+            heldBack = false
+        }
         connectionFailures = 0
         nextDialAt = nil
-        heldBack = false
         if state == .probing {
             state = .healthy
             return .returned
