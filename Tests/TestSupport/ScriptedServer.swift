@@ -16,6 +16,8 @@ public final class ScriptedServer: Sendable {
         case close
         /// Reset the connection (RST).
         case reset
+        /// These bytes, one every `interval` (a peer that answers at a trickle).
+        case trickle(ByteBuffer, every: TimeAmount)
     }
 
     public let port: Int
@@ -40,14 +42,28 @@ public final class ScriptedServer: Sendable {
 
     /// Starts a server; `script` gets each request frame and returns the replies, in order.
     public static func start(_ script: @escaping @Sendable (Frame) -> [Reply]) async throws -> ScriptedServer {
+        try await start(perConnection: { script })
+    }
+
+    /// Starts a server whose script is made anew for each connection (so it can count that connection's requests).
+    public static func start(perConnection make: @escaping @Sendable () -> @Sendable (Frame) -> [Reply]) async throws -> ScriptedServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(FrameDecoder.requests()), Handler(script: script))
+                        ByteToMessageHandler(FrameDecoder.requests()), Handler(script: make()))
                 }
             }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+    }
+
+    /// A server that accepts connections and never reads from them (what is sent piles up in the socket buffers).
+    public static func deaf() async throws -> ScriptedServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
             .bind(host: "127.0.0.1", port: 0).get()
         return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
     }
@@ -130,6 +146,13 @@ public final class ScriptedServer: Sendable {
                 case .reset:
                     ScriptedServer.reset(context.channel)
                     return
+                case let .trickle(bytes, interval):
+                    let channel = context.channel
+                    for (i, byte) in bytes.readableBytesView.enumerated() {
+                        channel.eventLoop.scheduleTask(in: interval * Int64(i + 1)) {
+                            channel.writeAndFlush(ByteBuffer(bytes: [byte]), promise: nil)
+                        }
+                    }
                 }
             }
         }
