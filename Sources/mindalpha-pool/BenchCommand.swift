@@ -27,7 +27,8 @@ enum BenchCommand {
         at most the 64 MiB frame limit), a file, hex, or a real prediction request (--model with --features and \
         --columns). Progress goes to stderr when it is a terminal; the report goes to stdout (--json: one document, \
         with a per-second timeline). A breached --fail-if exits 2 after the report; a run that measured nothing, or \
-        in which no request succeeded, exits 1 and passes no --fail-if.
+        in which no request succeeded, or in which requests failed on this client's own limits (too many open files, \
+        no local port left: the class client), exits 1 and passes no --fail-if.
         """,
         options: [
             OptionSpec("conns", short: "c", .integer(1...10_000), help: "Connections per instance.", default: "30", valueName: "N"),
@@ -170,6 +171,17 @@ enum BenchCommand {
                 let cause = result.firstError.sorted { $0.key < $1.key }.first.map { ": \($0.value)" } ?? ""
                 Output.err("\(Program.spec.name) bench: no request succeeded\(cause)")
             }
+            return .failure
+        }
+        // This client's own limits, not the fleet's: the run measured something else than was asked, whatever else
+        // it says.
+        if let client = report.errors[PoolError.Class.client.rawValue], client > 0 {
+            let cause = result.firstError[PoolError.Class.client.rawValue].map { ": \($0)" } ?? ""
+            Output.err("\(Program.spec.name) bench: \(BenchText.grouped(client)) request\(client == 1 ? "" : "s") failed on this client's own limits\(cause)")
+            return .failure
+        }
+        if let c = report.connections, c.clientLimited > 0 {
+            Output.err("\(Program.spec.name) bench: \(BenchText.grouped(c.clientLimited)) of the \(BenchText.grouped(c.wanted)) connections asked for could not be opened on this client's own limits: \(c.firstClientLimit ?? "")")
             return .failure
         }
         let breached = thresholds.filter { $0.isBreached(by: report) }

@@ -38,6 +38,13 @@ enum BenchText {
         if r.unfinished > 0 {
             lines.append("  unfinished \(grouped(r.unfinished)) sent and still unanswered when the run was interrupted")
         }
+        if let c = r.connections, c.failed > 0 || c.open < c.wanted {
+            var line = "  connections \(grouped(c.open)) of \(grouped(c.wanted)) open at the end; \(grouped(c.failed)) connect\(c.failed == 1 ? "" : "s") failed"
+            if c.clientLimited > 0 {
+                line += ", \(grouped(c.clientLimited)) on this client's own limits" + (c.firstClientLimit.map { ": \($0)" } ?? "")
+            }
+            lines.append(line)
+        }
         if r.late + r.duplicate + r.unknownID > 0 {
             lines.append("  unmatched answers: late \(grouped(r.late)) · duplicate \(grouped(r.duplicate)) · unknown id \(grouped(r.unknownID)) (counted and dropped)")
         }

@@ -23,7 +23,7 @@ import Testing
             unfinished: unfinished, dropped: dropped, unplaced: 0, late: 1, duplicate: 2, unknownID: 3, inFlightLimit: nil,
             latency: BenchReport.summary(histogram), latencyUncorrected: nil, instances: row, events: [],
             timeline: timeline, histogram: BenchReport.buckets(histogram), histogramUncorrected: nil, runs: 1,
-            interrupted: false, client: nil)
+            interrupted: false, client: nil, connections: nil)
     }
 
     @Test func countThresholdsLookAtTheirOwnBucketOnly() throws {

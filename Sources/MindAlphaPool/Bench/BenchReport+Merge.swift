@@ -51,7 +51,17 @@ extension BenchReport {
             timeline: mergedTimeline(reports.map(\.timeline)),
             histogram: buckets(corrected),
             histogramUncorrected: anyUncorrected ? buckets(uncorrected) : nil,
-            runs: sum(\.runs), interrupted: reports.contains(where: \.interrupted), client: nil)
+            runs: sum(\.runs), interrupted: reports.contains(where: \.interrupted), client: nil,
+            connections: mergedConnections(reports.compactMap(\.connections)))
+    }
+
+    /// Connections of several hosts added up.
+    static func mergedConnections(_ all: [Connections]) -> Connections? {
+        guard let first = all.first else { return nil }
+        return all.dropFirst().reduce(first) { a, b in
+            Connections(wanted: a.wanted + b.wanted, open: a.open + b.open, opened: a.opened + b.opened, failed: a.failed + b.failed,
+                        clientLimited: a.clientLimited + b.clientLimited, firstClientLimit: a.firstClientLimit ?? b.firstClientLimit)
+        }
     }
 
     /// Timelines added second by second.

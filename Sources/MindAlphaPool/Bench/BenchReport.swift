@@ -111,9 +111,25 @@ public struct BenchReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// The pool's connections: wanted (per instance × instances), open at the end; connects made and failed over
+    /// the run, and those that failed on this client's own limits.
+    public struct Connections: Codable, Sendable, Equatable {
+        public var wanted: Int
+        public var open: Int
+        public var opened: Int
+        public var failed: Int
+        public var clientLimited: Int
+        public var firstClientLimit: String?
+
+        enum CodingKeys: String, CodingKey {
+            case wanted, open, opened, failed
+            case clientLimited = "client_limited", firstClientLimit = "first_client_limit"
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case rps, mode, seconds, requests, sent, ok, errors, unfinished, dropped, unplaced, late, duplicate
-        case latency, instances, events, timeline, histogram, runs, interrupted, client
+        case latency, instances, events, timeline, histogram, runs, interrupted, client, connections
         case targetRps = "target_rps", errorRate = "error_rate", latencyUncorrected = "latency_uncorrected"
         case histogramUncorrected = "histogram_uncorrected", unknownID = "unknown_id", inFlightLimit = "in_flight_limit"
     }
@@ -160,6 +176,7 @@ public struct BenchReport: Codable, Sendable, Equatable {
     /// Whether SIGINT or SIGTERM cut the run short.
     public var interrupted: Bool
     public var client: Client?
+    public var connections: Connections?
 
     public var errorCount: Int { errors.values.reduce(0, +) }
 
@@ -216,7 +233,11 @@ extension BenchReport {
             },
             histogram: Self.buckets(result.corrected),
             histogramUncorrected: mode == "open" ? Self.buckets(result.uncorrected) : nil,
-            runs: 1, interrupted: result.interrupted, client: client)
+            runs: 1, interrupted: result.interrupted, client: client,
+            connections: result.connections.map {
+                Connections(wanted: $0.wanted, open: $0.open, opened: $0.opened, failed: $0.failed,
+                            clientLimited: $0.clientLimited, firstClientLimit: $0.firstClientLimit)
+            })
     }
 
     /// An instance's counts, before shares are worked out.

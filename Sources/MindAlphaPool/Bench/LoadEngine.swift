@@ -467,7 +467,11 @@ public final class LoadEngine: ResponseSink {
             seconds: seconds, sent: ending.sent, ok: s.ok, errors: s.errors, firstError: s.firstError,
             unfinished: s.unfinished, dropped: ending.dropped, unplaced: s.unplaced,
             corrected: s.corrected, uncorrected: s.uncorrected, instances: instances, timeline: Array(timeline),
-            events: events, inFlightLimit: limit, interrupted: ending.interrupted)
+            events: events, inFlightLimit: limit, interrupted: ending.interrupted,
+            connections: LoadResult.Connections(
+                wanted: pool.configuration.maxConnectionsPerInstance * stats.instances.filter { !$0.removed }.count,
+                open: stats.openConnections, opened: stats.connects.opened, failed: stats.connects.failed,
+                clientLimited: stats.connects.clientLimited, firstClientLimit: stats.connects.firstClientLimit))
     }
 
     /// Open loop: the event saying the schedule was not kept, from when and how far behind.

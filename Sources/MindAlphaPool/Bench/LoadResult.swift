@@ -59,6 +59,18 @@ public struct LoadResult: Sendable {
         public var message: String
     }
 
+    /// The pool's connections at the end of the run, and its connects over the whole run.
+    public struct Connections: Sendable, Hashable {
+        /// Connections per instance × instances.
+        public var wanted: Int
+        public var open: Int
+        public var opened: Int
+        public var failed: Int
+        /// Connects that failed on this client's own limits (too many open files, no local port left).
+        public var clientLimited: Int
+        public var firstClientLimit: String?
+    }
+
     /// The measured time (warm-up excluded): the duration, up to an interrupt, or until the last answer of a
     /// `requests` run.
     public var seconds: Double
@@ -84,6 +96,7 @@ public struct LoadResult: Sendable {
     /// Open loop: the most requests the engine kept out at once.
     public var inFlightLimit: Int?
     public var interrupted: Bool
+    public var connections: Connections?
 
     public var errorCount: Int { errors.values.reduce(0, +) }
     /// Every measured request: ok + errors + unfinished + dropped.
@@ -99,6 +112,6 @@ extension LoadResult {
             seconds: 0, sent: 0, ok: 0, errors: [:], firstError: [:], unfinished: 0, dropped: 0, unplaced: 0,
             corrected: LoadRecorder.makeHistogram(), uncorrected: LoadRecorder.makeHistogram(), instances: [], timeline: [],
             events: interrupted ? [Event(at: 0, kind: "interrupted", instance: nil, message: "interrupted while \(phase): nothing was measured")] : [],
-            inFlightLimit: nil, interrupted: interrupted)
+            inFlightLimit: nil, interrupted: interrupted, connections: nil)
     }
 }

@@ -7,7 +7,7 @@ import NIOCore
 final class ConnectBudget: Sendable {
     private struct State {
         var running = 0
-        var waiting = CircularBuffer<@Sendable () -> Void>()
+        var waiting = CircularBuffer<(start: @Sendable () -> Void, cancel: @Sendable () -> Void)>()
     }
 
     let limit: Int
@@ -15,14 +15,15 @@ final class ConnectBudget: Sendable {
 
     init(limit: Int) { self.limit = max(1, limit) }
 
-    /// Runs `start` now if the budget allows, else when a running connect is ``done()``.
-    func run(_ start: @escaping @Sendable () -> Void) {
+    /// Runs `start` now if the budget allows, else when a running connect is ``done()``; `cancel` instead if the
+    /// waiting ones are given up first (``cancelWaiting()``).
+    func run(_ start: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void) {
         let now = state.withLockedValue { s -> Bool in
             if s.running < limit {
                 s.running += 1
                 return true
             }
-            s.waiting.append(start)
+            s.waiting.append((start, cancel))
             return false
         }
         if now { start() }
@@ -31,10 +32,19 @@ final class ConnectBudget: Sendable {
     /// A connect finished (either way): the next one waiting starts.
     func done() {
         let next = state.withLockedValue { s -> (@Sendable () -> Void)? in
-            if let next = s.waiting.popFirst() { return next }
+            if let next = s.waiting.popFirst() { return next.start }
             s.running -= 1
             return nil
         }
         next?()
+    }
+
+    /// Gives up every connect still waiting for its turn (at shutdown): each one's `cancel` runs.
+    func cancelWaiting() {
+        let waiting = state.withLockedValue { s in
+            defer { s.waiting.removeAll() }
+            return Array(s.waiting)
+        }
+        for w in waiting { w.cancel() }
     }
 }

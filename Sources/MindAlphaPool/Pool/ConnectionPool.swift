@@ -166,11 +166,20 @@ public final class ConnectionPool: Sendable {
     /// joined, left or were re-weighted, ejections and returns, discovery outages and recoveries.
     public func events() -> [PoolEvent] { core.events() }
 
-    /// Waits until no connect is in progress (every connection the pool is opening is up or has failed), at most
-    /// `timeout`; returns whether that happened. Returns early, with `false`, when the task is cancelled.
+    /// Waits until no connect is in progress (every connection the pool is opening is up or has failed), as long
+    /// as connects keep finishing: it gives up after `timeout` without one (thousands of connections, opened a few
+    /// dozen at a time, take longer than one connect timeout). Returns whether all finished; returns early, with
+    /// `false`, when the task is cancelled.
     @discardableResult
     public func waitUntilConnected(timeout: Duration) async -> Bool {
-        await core.whenConnected().wait(timeout: timeout)
+        var finished = core.connectsFinished
+        while !Task.isCancelled {
+            if await core.whenConnected().wait(timeout: timeout) { return true }
+            let now = core.connectsFinished
+            if now == finished { return false }
+            finished = now
+        }
+        return false
     }
 
     /// Stops taking requests (new ones fail with ``PoolError/shuttingDown``, waiting ones too), lets the ones in

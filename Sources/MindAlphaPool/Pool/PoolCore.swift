@@ -18,6 +18,12 @@ final class PoolCore: Sendable {
     private let connectionIDs = Atomic<Int>(0)
     private let discoveryError = NIOLockedValueBox<String?>(nil)
     private let connects: ConnectBudget
+    /// Set by ``drain()``: nothing new is connected after it.
+    private let stopping = Atomic<Bool>(false)
+    private let finishedConnects = Atomic<Int>(0)
+
+    /// Connects finished so far (either way): how a wait for them tells progress from a stall.
+    var connectsFinished: Int { finishedConnects.load(ordering: .relaxed) }
     /// Fired (and dropped) when no connect is left in progress.
     private let connectWaiters = NIOLockedValueBox<[Latch]>([])
 
@@ -170,7 +176,15 @@ final class PoolCore: Sendable {
             return
         }
         for _ in 0..<dial.count {
-            connects.run { [self] in connect(dial.key, dial.instance) }
+            let (key, instance) = (dial.key, dial.instance)
+            connects.run({ [self] in
+                if stopping.load(ordering: .relaxed) {
+                    connects.done()
+                    connectFailed(key: key, error: .shuttingDown)
+                } else {
+                    connect(key, instance)
+                }
+            }, cancel: { [self] in connectFailed(key: key, error: .shuttingDown) })
         }
     }
 
@@ -189,6 +203,7 @@ final class PoolCore: Sendable {
             .connect(host: instance.host, port: instance.port)
             .whenComplete { [self] result in
                 connects.done()
+                finishedConnects.add(1, ordering: .relaxed)
                 switch result {
                 case let .success(channel):
                     guard channel.isActive,
@@ -291,6 +306,8 @@ final class PoolCore: Sendable {
     // MARK: shutdown and statistics
 
     func drain() {
+        stopping.store(true, ordering: .relaxed)
+        connects.cancelWaiting()
         let drained = state.withLockedValue { $0.drain() }
         let waiters = drained.waiters
         for connection in drained.close { connection.close(failing: .shuttingDown) }

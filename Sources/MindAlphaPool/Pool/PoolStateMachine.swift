@@ -56,6 +56,7 @@ struct PoolStateMachine<Connection, Waiter> {
         /// When the queue's one deadline timer fires (at or before its earliest deadline); `nil` when none is armed.
         var queueTimer: NIODeadline?
         var counters = RequestCounters()
+        var connects = ConnectCounters()
 
         init(_ instance: Instance) { self.instance = instance }
 
@@ -459,6 +460,7 @@ struct PoolStateMachine<Connection, Waiter> {
         let draining = self.draining
         return modify(key) { s in
             s.connecting -= 1
+            s.connects.opened += 1
             if draining || s.removed { return Connected(close: true) }
             s.slots.append(Slot(id: id, connection: connection))
             let j = s.slots.count - 1
@@ -475,7 +477,14 @@ struct PoolStateMachine<Connection, Waiter> {
     /// A connect failed.
     mutating func connectFailed(key: InstanceKey, error: PoolError, now: NIODeadline) -> Lost {
         guard has(key) else { return Lost() }
-        modify(key) { $0.connecting -= 1 }
+        modify(key) { s in
+            s.connecting -= 1
+            s.connects.failed += 1
+            if case let .clientLimit(_, reason) = error {
+                s.connects.clientLimited += 1
+                if s.connects.firstClientLimit == nil { s.connects.firstClientLimit = reason }
+            }
+        }
         return lost(key: key, error: error, now: now)
     }
 
@@ -695,7 +704,7 @@ struct PoolStateMachine<Connection, Waiter> {
             return PoolStatistics.InstanceStatistics(
                 instance: s.instance, open: s.slots.count, idle: idle, busy: s.slots.count - idle,
                 connecting: s.connecting, inFlight: s.slots.reduce(0) { $0 + $1.inFlight }, waiting: s.queue.count,
-                counters: s.counters,
+                counters: s.counters, connects: s.connects,
                 ejectedFor: s.health.ejectedUntil.flatMap { $0 > now ? Duration($0 - now) : nil },
                 probing: s.health.state == .probing, removed: s.removed)
         }

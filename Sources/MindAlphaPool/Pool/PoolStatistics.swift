@@ -51,6 +51,24 @@ public struct RequestCounters: Hashable, Sendable {
     }
 }
 
+/// Connects to one instance: made, failed, and failed on this client's own limits (too many open files, no local
+/// port left), with the first such failure's words.
+public struct ConnectCounters: Hashable, Sendable {
+    public var opened = 0
+    public var failed = 0
+    public var clientLimited = 0
+    public var firstClientLimit: String?
+
+    public init() {}
+
+    public static func += (a: inout ConnectCounters, b: ConnectCounters) {
+        a.opened += b.opened
+        a.failed += b.failed
+        a.clientLimited += b.clientLimited
+        a.firstClientLimit = a.firstClientLimit ?? b.firstClientLimit
+    }
+}
+
 /// A point-in-time view of the pool, cheap enough to take every 100 ms.
 public struct PoolStatistics: Hashable, Sendable {
     /// One instance (including one that left discovery and still has requests in flight).
@@ -68,6 +86,7 @@ public struct PoolStatistics: Hashable, Sendable {
         /// Requests waiting for a connection to this instance.
         public var waiting: Int
         public var counters: RequestCounters
+        public var connects: ConnectCounters
         /// Whether the instance is out of the schedule after failures (outlier detection), and for how much longer.
         public var ejectedFor: Duration?
         /// Whether it is back on probation after an ejection: one request at a time until one succeeds.
@@ -90,5 +109,6 @@ public struct PoolStatistics: Hashable, Sendable {
     }
 
     public var inFlight: Int { instances.reduce(0) { $0 + $1.inFlight } }
+    public var connects: ConnectCounters { instances.reduce(into: ConnectCounters()) { $0 += $1.connects } }
     public var openConnections: Int { instances.reduce(0) { $0 + $1.open } }
 }
