@@ -13,6 +13,7 @@ public final class TCPProxy: Sendable {
     private struct State {
         var target: Int?
         var open: [ObjectIdentifier: Channel] = [:]
+        var accepted = 0
     }
 
     private init(port: Int, listener: Channel, state: NIOLockedValueBox<State>) {
@@ -28,7 +29,10 @@ public final class TCPProxy: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in
-                guard let target = state.withLockedValue({ $0.target }) else {
+                guard let target = state.withLockedValue({ s -> Int? in
+                    s.accepted += 1
+                    return s.target
+                }) else {
                     // Cut: the connection is closed as soon as it is accepted.
                     return inbound.close()
                 }
@@ -55,6 +59,9 @@ public final class TCPProxy: Sendable {
     }
 
     public var address: String { "127.0.0.1:\(port)" }
+
+    /// Connections accepted so far (cut or relayed).
+    public var connections: Int { state.withLockedValue { $0.accepted } }
 
     /// An outage: every relayed connection is closed, and new ones are closed as soon as they are accepted.
     public func cut() {

@@ -31,6 +31,23 @@ public enum Tool {
         return Result(status: running.process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
     }
 
+    /// Runs a bash script in which `$BIN` is the binary (for what needs a shell around it, such as `ulimit`).
+    public static func shell(_ script: String, timeout: TimeInterval = 60) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        process.environment = ProcessInfo.processInfo.environment
+            .filter { !$0.key.hasPrefix("CONSUL_") && !$0.key.hasPrefix("MINDALPHA_") }
+            .merging(["BIN": binary.path]) { $1 }
+        let running = Running(process: process)
+        process.standardOutput = running.out.pipe
+        process.standardError = running.err.pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try running.wait(timeout: timeout)
+        return Result(status: process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
+    }
+
     /// Starts a command and returns at once; for long-running ones such as `serve`.
     /// `input`, when given, is the process's standard input (then closed); otherwise it reads nothing.
     public static func start(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Running {

@@ -121,6 +121,15 @@ public struct BenchReport: Codable, Sendable, Equatable {
         public var clientLimited: Int
         public var firstClientLimit: String?
 
+        public init(wanted: Int, open: Int, opened: Int, failed: Int, clientLimited: Int, firstClientLimit: String? = nil) {
+            self.wanted = wanted
+            self.open = open
+            self.opened = opened
+            self.failed = failed
+            self.clientLimited = clientLimited
+            self.firstClientLimit = firstClientLimit
+        }
+
         enum CodingKeys: String, CodingKey {
             case wanted, open, opened, failed
             case clientLimited = "client_limited", firstClientLimit = "first_client_limit"
