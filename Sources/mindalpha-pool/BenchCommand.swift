@@ -48,6 +48,9 @@ enum BenchCommand {
             OptionSpec("columns", .path, help: "Column names, one per line (or \\u0002-separated), for --features."),
             OptionSpec("rows", .integer(1...10_000), help: "Feature rows per request.", default: "1"),
             OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "Weighted round robin: lvs (what production clients do) or smooth.", default: "lvs"),
+            OptionSpec("eject-after", .integer(0...100_000), help: "Outlier detection: eject an instance after this many failures in a row (timeouts, closes, protocol errors, failed connects; 0: never).", default: "5", valueName: "N"),
+            OptionSpec("eject-rate", .number(0...1), help: "Outlier detection: eject an instance when this share of its last 64 outcomes failed (0: never).", default: "0.1"),
+            OptionSpec("max-ejected", .number(0...1), help: "The most of the fleet ejected at once; past it, every instance gets traffic (a panic threshold).", default: "0.5"),
             OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits (an open loop's in-flight limit is this × connections × instances).", default: "64"),
             OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", default: "1"),
             OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5% (repeatable).", repeatable: true, valueName: "EXPR"),
@@ -99,7 +102,10 @@ enum BenchCommand {
         let configuration = PoolConfiguration(
             source: source, maxConnectionsPerInstance: conns, maxInFlightPerConnection: perConnection,
             connectTimeout: connectTimeout, requestTimeout: timeout,
-            algorithm: SchedulingAlgorithm(rawValue: args.string("algorithm")!)!)
+            algorithm: SchedulingAlgorithm(rawValue: args.string("algorithm")!)!,
+            ejection: EjectionPolicy(
+                consecutiveFailures: args.integer("eject-after")!, failureRate: args.number("eject-rate")!,
+                maxEjectedShare: args.number("max-ejected")!))
         let startup: Startup = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             let task = NIOLockedValueBox<Task<Void, Never>?>(nil)

@@ -79,3 +79,21 @@ extension BenchTests {
         Self.expectAddsUp(r)
     }
 }
+
+extension BenchTests {
+    @Test func outlierDetectionFollowsItsFlags() async throws {
+        let (server, ports) = try Self.serve(1)
+        defer { _ = try? server.stop() }
+        let silent = try await ScriptedServer.mute()
+        let base = ["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(silent.port)", "--conns", "2",
+                    "--duration", "1s", "--timeout", "200ms", "--json"]
+        let off = try Self.report(try Tool.run(base + ["--eject-after", "0", "--eject-rate", "0"]))
+        #expect(!off.events.contains { $0.kind == "ejected" })
+        #expect(off.errors["timeout", default: 0] > 0)
+        let none = try Self.report(try Tool.run(base + ["--max-ejected", "0"]))
+        #expect(!none.events.contains { $0.kind == "ejected" } && none.events.contains { $0.kind == "not_ejected" })
+        let usage = try Tool.run(base + ["--max-ejected", "2"])
+        #expect(usage.status == 64 && usage.stderr.contains("--max-ejected"))
+        await silent.stop()
+    }
+}
