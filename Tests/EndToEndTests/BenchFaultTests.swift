@@ -75,6 +75,8 @@ extension BenchTests {
         #expect(Double(pairs.last!.beside) >= 0.8 * Double(pairs.last!.alone), "\(fault): healthy ok alone / beside: \(pairs)")
         #expect(took < 6, "\(fault): a 3 s run took \(took) s")
         #expect(r.client!.maxRSSBytes < 200 << 20)
+        // No reconnect storm: 4 connections each, then a few for the probes of the ejected one.
+        #expect(r.connections!.opened <= 40, "\(fault): \(r.connections!.opened) connects")
         #expect(r.instances.first { $0.address == healthy }?.errors == 0)
         Self.expectAddsUp(r)
     }
