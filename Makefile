@@ -6,7 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -enforce-exclusivity=unchecked --scratch-path .build-release
 RELEASE_BIN = .build-release/release/mindalpha-pool
 
-.PHONY: all bootstrap build release demo test tsan install uninstall perf clean
+.PHONY: all bootstrap build release demo test tsan install uninstall perf refload clean
 
 all: build
 
@@ -52,9 +52,17 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mindalpha-pool \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mindalpha-pool.fish
 
-# Speed, as ratios to ../shared/refload's C reference measured in the same run (needs 2 cores).
-perf: release
+# Speed, as ratios to the project's own C reference (scripts/refload) measured in the same run (needs 2 cores).
+perf: release refload
 	scripts/perf.sh $(RELEASE_BIN)
 
+# The C reference server and load client (plain cc, no dependencies).
+REFLOAD = .build-refload
+refload: $(REFLOAD)/refserver $(REFLOAD)/refclient
+
+$(REFLOAD)/%: scripts/refload/%.c
+	@mkdir -p $(REFLOAD)
+	cc -O2 -Wall -o $@ $<
+
 clean:
-	rm -rf .build .build-release .build-tsan
+	rm -rf .build .build-release .build-tsan .build-refload

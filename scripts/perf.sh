@@ -1,39 +1,37 @@
 #!/usr/bin/env bash
-# Speed figures, each a ratio to the C reference in ../shared/refload measured in the same run.
+# Speed figures, each a ratio to the project's C reference (scripts/refload) measured in the same run.
 #   scripts/perf.sh [BINARY]   (make perf builds the release binary first)
 # PERF_ROUNDS and PERF_SECONDS set the rounds (median taken) and seconds per round.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(cd "$here" && realpath "${1:-.build-release/release/mindalpha-pool}")
-refload="$here/../shared/refload"
+refload="$here/scripts/refload"
 rounds=${PERF_ROUNDS:-5}
 seconds=${PERF_SECONDS:-5}
 pool_bench="$(dirname "$bin")/pool-bench"
 [ -x "$bin" ] || { echo "perf: $bin is missing; run make perf (or make release) first" >&2; exit 1; }
-[ -d "$refload" ] || { echo "perf: $refload is missing: shared/ must sit beside the repository" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "perf: needs 2 cores (server on cpu0, client on cpu1)" >&2; exit 1; }
 
 echo "== serve vs refserver: C refclient, 30 connections, 64-byte requests and answers, server pinned to cpu0"
 echo "   (target: ratio >= 0.7)"
-bash "$refload/compare-server.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17778
+bash "$refload/compare.sh" server -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17778
 
 echo
 echo "== pool: closed loop through ConnectionPool, one event loop, 30 connections to one instance, one request in flight"
 echo "   on each, 64-byte requests, vs the C refclient (target: ratio >= 0.8)"
-bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop
+bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop
 echo "   the same load from a bare SwiftNIO handler (no pool: the ceiling for any SwiftNIO client on this machine)"
-bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" bare
+bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" bare
 
 echo
 echo "== bench: the same closed loop through the whole command (HDR recording, per-instance accounting, report)"
 echo "   (target: ratio >= 0.8)"
-bash "$refload/compare.sh" -c 30 -P 64 -d "$seconds" -n "$rounds" -- bash -c \
+bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- bash -c \
   '"$0" bench --target 127.0.0.1:$REF_PORT --conns $REF_CONNS --payload-size $REF_PAYLOAD --duration ${REF_SECONDS}s --warmup 500ms --json' "$bin"
 
 echo
 echo "== bench open loop at 50% of its closed-loop rate (target: achieved within 1% of the target; corrected p99 shown)"
-make -s -C "$refload" >/dev/null
-taskset -c 0 "$refload/refserver" -p 17779 -b 64 >/dev/null 2>&1 & ref=$!
+taskset -c 0 "$here/.build-refload/refserver" -p 17779 -b 64 >/dev/null 2>&1 & ref=$!
 sleep 0.3
 closed=$(taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --duration 3s --warmup 500ms --json | grep -oE '"rps":[0-9.]+' | cut -d: -f2)
 target=$(awk -v r="$closed" 'BEGIN { printf "%d", r / 2 }')

@@ -1,4 +1,4 @@
-/// The exit codes every command uses (DESIGN.md).
+/// The exit codes every command uses (docs/design.md).
 public enum ExitCode: Int32, Sendable {
     case success = 0
     /// A runtime failure.

@@ -1,4 +1,4 @@
-/// Renders the catalog in the exact shape of Consul's JSON (`../shared/consul-fixtures/`).
+/// Renders the catalog in the exact shape of Consul's JSON (`Tests/Fixtures/consul/`).
 extension AgentState {
     func json(_ node: Node) -> JSONValue {
         .object([

@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// An in-memory, single-node agent that answers the part of Consul's HTTP API this tool uses, exactly as real
-/// Consul does (`../shared/consul-fixtures/` is the reference). For tests, demos and CI where no Consul runs.
+/// Consul does (`Tests/Fixtures/consul/` is the reference). For tests, demos and CI where no Consul runs.
 ///
 /// ```swift
 /// let agent = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)

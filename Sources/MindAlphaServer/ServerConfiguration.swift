@@ -5,7 +5,7 @@ import NIOCore
 public struct ServerConfiguration: Sendable {
     /// Where to listen; port 0 picks a free port.
     public var listen: [Endpoint]
-    /// Body size for answers to bodies that are not a FlatBuffers `Request`; at least 1 (PROTOCOL.md §1.3).
+    /// Body size for answers to bodies that are not a FlatBuffers `Request`; at least 1 (docs/protocol.md §1.3).
     public var responseSize: Int {
         didSet { precondition(responseSize >= 1, "responseSize must be at least 1") }
     }

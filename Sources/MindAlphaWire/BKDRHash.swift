@@ -1,4 +1,4 @@
-/// The BKDR string hash the Go client puts in request cells (PROTOCOL.md §5.6).
+/// The BKDR string hash the Go client puts in request cells (docs/protocol.md §5.6).
 ///
 /// `h = h·131 + b` over the UTF-8 bytes, modulo 2⁶⁴, where each byte is sign-extended from 8 bits
 /// (a byte ≥ 0x80 adds `b − 256`).

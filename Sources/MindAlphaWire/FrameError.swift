@@ -6,7 +6,7 @@ public enum FrameError: Error, Hashable, Sendable, CustomStringConvertible {
     case wrongClassID(UInt64, expected: UInt64)
     /// The stream ended inside a frame.
     case truncatedFrame(have: Int, need: Int?)
-    /// An answer with `data_size = 0`, which MindAlpha-Serving's Go client takes for a dead connection (PROTOCOL.md
+    /// An answer with `data_size = 0`, which MindAlpha-Serving's Go client takes for a dead connection (docs/protocol.md
     /// §1.5); the pool does the same, so that a diagnosis shows what production clients see.
     case emptyAnswer(requestID: UInt64)
 

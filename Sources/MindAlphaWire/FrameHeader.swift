@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The processor class IDs that mark a frame's direction (PROTOCOL.md §1.1).
+/// The processor class IDs that mark a frame's direction (docs/protocol.md §1.1).
 public enum ProcessorClassID {
     /// Written by clients in requests, both in the header and again as the 8-byte meta.
     public static let request: UInt64 = 0xE683_C4F8_5387_0912
@@ -12,7 +12,7 @@ public enum ProcessorClassID {
 public struct FrameHeader: Hashable, Sendable {
     /// The size of an encoded header.
     public static let size = 32
-    /// The size of the meta block clients write and read (PROTOCOL.md §1.2–§1.3).
+    /// The size of the meta block clients write and read (docs/protocol.md §1.2–§1.3).
     public static let metaSize = 8
 
     /// `meta_size`: 8 in requests; ignored in responses by the Go client.

@@ -17,7 +17,7 @@ public struct Frame: Sendable, Equatable {
 /// Cuts frames of one direction out of a byte stream. Pure: no I/O, no allocation but the body slice.
 ///
 /// Requests honour `meta_size` (bounded by the limit); responses are read as the Go client reads them,
-/// with exactly 8 meta bytes whatever `meta_size` says (PROTOCOL.md §1.3). `data_size = 0` is an empty body.
+/// with exactly 8 meta bytes whatever `meta_size` says (docs/protocol.md §1.3). `data_size = 0` is an empty body.
 public struct FrameParser: Sendable {
     public enum Direction: Sendable {
         case request, response

@@ -1,4 +1,4 @@
-/// Builds an ``IndexBatch`` with the Go client's rules (PROTOCOL.md §5.4–§5.5).
+/// Builds an ``IndexBatch`` with the Go client's rules (docs/protocol.md §5.4–§5.5).
 ///
 /// Columns are created on first use, in that order, at the level given then (a later level is ignored).
 /// Every append adds one cell. A level's index-tree entry grows, with that call's `pre`, only when a column of

@@ -1,6 +1,6 @@
 import NIOCore
 
-// Slots (PROTOCOL.md §5.2): field order in the schema decides them.
+// Slots (docs/protocol.md §5.2): field order in the schema decides them.
 private enum Slot {
     enum Cell { static let hashCodes = 0 }
     enum Column { static let level = 0, cells = 1 }
@@ -10,7 +10,7 @@ private enum Slot {
 }
 
 extension Request {
-    /// The FlatBuffer body, built in the Go client's order (PROTOCOL.md §5.2) so the bytes match it.
+    /// The FlatBuffer body, built in the Go client's order (docs/protocol.md §5.2) so the bytes match it.
     public func flatBuffer() -> [UInt8] {
         var b = FlatBufferBuilder()
         var batches: [FlatBufferBuilder.Offset] = []

@@ -1,4 +1,4 @@
-/// A prediction request: the FlatBuffers root `Request` (PROTOCOL.md §5.2).
+/// A prediction request: the FlatBuffers root `Request` (docs/protocol.md §5.2).
 public struct Request: Hashable, Sendable {
     /// The model name (`algo_name`).
     public var algoName: String
@@ -14,7 +14,7 @@ public struct Request: Hashable, Sendable {
     }
 }
 
-/// The features of a batch of rows, by level (PROTOCOL.md §5.4).
+/// The features of a batch of rows, by level (docs/protocol.md §5.4).
 public struct IndexBatch: Hashable, Sendable {
     /// The batch size: the largest cell count of any column.
     public var rows: UInt64

@@ -1,4 +1,4 @@
-/// A prediction response: the FlatBuffers root `Response` (PROTOCOL.md §5.3).
+/// A prediction response: the FlatBuffers root `Response` (docs/protocol.md §5.3).
 public struct Response: Hashable, Sendable {
     public var version: String?
     /// Must be present for the Go client, which otherwise panics.

@@ -3,11 +3,10 @@ import MindAlphaPool
 import NIOHTTP1
 import Testing
 
-/// The client against real Consul's exact shapes (`../shared/consul-fixtures/`) and against broken servers.
+/// The client against real Consul's exact shapes (`Tests/Fixtures/consul/`) and against broken servers.
 @Suite struct ConsulClientTests {
     static let fixtures = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/consul-fixtures")
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/consul")
 
     static func fixture(_ name: String) throws -> String {
         try String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)

@@ -2,7 +2,7 @@ import MindAlphaPool
 import Testing
 
 @Suite struct WeightAndLintTests {
-    // PROTOCOL.md §3.2, row by row.
+    // docs/protocol.md §3.2, row by row.
     @Test(arguments: [
         (String?.none, 200), ("7", 7), ("+5", 5), ("007", 7), ("0", 200), ("-3", 200),
         ("", 0), (" 5", 0), ("5.0", 0), ("0x10", 0), ("1_000", 0), ("99999999999999999999", 0), ("5 ", 0), ("+", 0), ("abc", 0),

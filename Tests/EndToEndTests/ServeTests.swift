@@ -62,22 +62,22 @@ import TestSupport
         #expect(try first.stop() == 0)
     }
 
-    /// The C reference client from shared/refload (built here with plain cc) against `serve`.
+    /// The project's C reference client (scripts/refload, built here with plain cc) against `serve`.
     @Test func answersTheCReferenceClient() throws {
-        let refload = Tool.repository.deletingLastPathComponent().appendingPathComponent("shared/refload")
-        try #require(FileManager.default.fileExists(atPath: refload.appendingPathComponent("refclient.c").path),
-                     "shared/refload is missing beside the repository")
+        let source = Tool.repository.appendingPathComponent("scripts/refload/refclient.c")
+        let refclient = FileManager.default.temporaryDirectory.appendingPathComponent("refclient-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: refclient) }
         let build = Process()
         build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["make", "-s", "-C", refload.path, "refclient"]
+        build.arguments = ["cc", "-O2", "-o", refclient.path, source.path]
         try build.run()
         build.waitUntilExit()
-        try #require(build.terminationStatus == 0, "could not build refclient")
+        try #require(build.terminationStatus == 0, "could not build refclient with cc")
 
         let server = try Tool.start(["serve", "--port", "0", "--instances", "2", "--threads", "1"])
         for port in try Self.ports(try server.lines(2)) {
             let client = Process()
-            client.executableURL = refload.appendingPathComponent("refclient")
+            client.executableURL = refclient
             client.arguments = ["-p", "\(port)", "-c", "4", "-d", "0.5", "-w", "0"]
             let out = Pipe()
             client.standardOutput = out
@@ -90,5 +90,58 @@ import TestSupport
             #expect(requests > 100, "\(line)")
         }
         #expect(try server.stop() == 0)
+    }
+}
+
+/// The project's C reference server (scripts/refload/refserver.c): what `make perf` measures `serve` against must
+/// itself speak the protocol — split frames, pipelined frames, a huge body passed over, a wrong class closing.
+@Suite struct ReferenceServerProgramTests {
+    @Test func theCReferenceServerAnswersAsTheProtocolSays() async throws {
+        let binary = FileManager.default.temporaryDirectory.appendingPathComponent("refserver-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: binary) }
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        build.arguments = ["cc", "-O2", "-o", binary.path, Tool.repository.appendingPathComponent("scripts/refload/refserver.c").path]
+        try build.run()
+        build.waitUntilExit()
+        try #require(build.terminationStatus == 0, "could not build refserver with cc")
+        let server = Process()
+        server.executableURL = binary
+        server.arguments = ["-p", "0", "-b", "5"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            line.append(chunk)
+        }
+        let port = try #require(try ServeTests.ports([String(decoding: line, as: UTF8.self).trimmingCharacters(in: .newlines)]).first)
+        let client: FrameClient? = try await FrameClient.connect(port: port)
+        let c = try #require(client)
+        // Pipelined, the second split byte by byte.
+        var two = ByteBuffer()
+        two.writeRequestFrame(requestID: 7, body: ByteBuffer(string: "a"))
+        two.writeRequestFrame(requestID: 8, body: ByteBuffer(string: "bb"))
+        for byte in two.readableBytesView { try await c.write(ByteBuffer(bytes: [byte])) }
+        let a = try #require(try await c.next())
+        let b = try #require(try await c.next())
+        #expect(a.requestID == 7 && b.requestID == 8 && a.body.readableBytes == 5 && b.body.readableBytes == 5)
+        // A 16 MiB body is passed over, not kept.
+        try await c.send(id: 9, body: ByteBuffer(repeating: 1, count: 16 << 20))
+        #expect(try await c.next()?.requestID == 9)
+        // The wrong class ID closes the connection.
+        var wrong = ByteBuffer()
+        FrameHeader(dataSize: 1, classID: 1, requestID: 10).write(to: &wrong)
+        wrong.writeRepeatingByte(0, count: 9)
+        try await c.write(wrong)
+        #expect(try await c.next() == nil)
+        await c.close()
     }
 }

@@ -2,7 +2,7 @@ import MindAlphaWire
 import Testing
 
 @Suite struct BKDRHashTests {
-    // PROTOCOL.md §6.
+    // docs/protocol.md §6.
     @Test(arguments: [
         ("", UInt64(0)),
         ("a", 97),

@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func requestLayoutMatchesTheGoClient() throws {
-        // PROTOCOL.md §8: the root table stores version at field offset 4, algo_name at 8, index_batchs at 12.
+        // docs/protocol.md §8: the root table stores version at field offset 4, algo_name at 8, index_batchs at 12.
         let bytes = Self.request.flatBuffer()
         let root = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
         let soffset = Int(Int32(bitPattern: UInt32(bytes[root]) | UInt32(bytes[root + 1]) << 8 | UInt32(bytes[root + 2]) << 16 | UInt32(bytes[root + 3]) << 24))

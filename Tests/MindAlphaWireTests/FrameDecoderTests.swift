@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func responsesReadExactlyEightMetaBytesWhateverMetaSizeSays() throws {
-        // The Go client never looks at meta_size (PROTOCOL.md §1.3); neither do we.
+        // The Go client never looks at meta_size (docs/protocol.md §1.3); neither do we.
         let cases = [Self.response(2, "ok"), Self.response(9, "", metaSize: 0), Self.response(4, "abc", metaSize: 1000)]
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: cases.map { ($0.bytes, [$0.frame]) },
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func emptyBodyIsAcceptedInResponses() throws {
-        // Unlike the Go client, data_size = 0 is an empty body, not a dead connection (PROTOCOL.md §9).
+        // Unlike the Go client, data_size = 0 is an empty body, not a dead connection (docs/protocol.md §9).
         var input = Self.response(3, "").bytes
         let frame = try #require(try FrameParser(direction: .response).next(from: &input))
         #expect(frame.body.readableBytes == 0)

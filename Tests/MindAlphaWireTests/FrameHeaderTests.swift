@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 
 @Suite struct FrameHeaderTests {
-    // PROTOCOL.md §6: request, data_size = 10, ID 2.
+    // docs/protocol.md §6: request, data_size = 10, ID 2.
     static let requestVector: [UInt8] = [
         0x08, 0, 0, 0, 0, 0, 0, 0,
         0x0a, 0, 0, 0, 0, 0, 0, 0,
@@ -11,7 +11,7 @@ import Testing
         0x02, 0, 0, 0, 0, 0, 0, 0,
         0x12, 0x09, 0x87, 0x53, 0xf8, 0xc4, 0x83, 0xe6,
     ]
-    // PROTOCOL.md §6: response, data_size = 5, ID 2, zero meta.
+    // docs/protocol.md §6: response, data_size = 5, ID 2, zero meta.
     static let responseVector: [UInt8] = [
         0x08, 0, 0, 0, 0, 0, 0, 0,
         0x05, 0, 0, 0, 0, 0, 0, 0,

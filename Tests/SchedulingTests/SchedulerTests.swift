@@ -11,7 +11,7 @@ import Testing
         return (0..<count).map { _ in s.targets[s.next()!].name }.joined()
     }
 
-    // PROTOCOL.md §4, the three worked examples (with ties in name order).
+    // docs/protocol.md §4, the three worked examples (with ties in name order).
     @Test func example1() { #expect(Self.picks(.lvs, Self.targets(["A": 4, "B": 3, "C": 2]), 18) == "AABABCABC" + "AABABCABC") }
     @Test func example2() { #expect(Self.picks(.lvs, Self.targets(["A": 200, "B": 200, "C": 100]), 10) == "ABABCABABC") }
     @Test func example3() { #expect(Self.picks(.lvs, Self.targets(["A": 5, "B": 1, "C": 1]), 14) == "AAAAABCAAAAABC") }

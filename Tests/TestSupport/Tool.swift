@@ -14,7 +14,7 @@ public enum Tool {
         return repository.appendingPathComponent(".build/debug/mindalpha-pool")
     }
 
-    /// The repository root (`shared/` sits beside it).
+    /// The repository root.
     public static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

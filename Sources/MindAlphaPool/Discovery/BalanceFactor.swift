@@ -1,5 +1,5 @@
 /// The weight a MindAlpha-Serving Go client gives an instance, from `Service.Meta["balanceFactor"]`
-/// (PROTOCOL.md §3.2): absent → 200; an integer > 0 → that integer; an integer ≤ 0 → 200;
+/// (docs/protocol.md §3.2): absent → 200; an integer > 0 → that integer; an integer ≤ 0 → 200;
 /// anything Go's `strconv.Atoi` rejects (`""`, `" 5"`, `"5.0"`, `"0x10"`, `"1_000"`, overflow) → **0**.
 public enum BalanceFactor {
     /// The weight when the key is absent or not positive.

@@ -1,4 +1,4 @@
-/// A registration that makes MindAlpha-Serving's Go client misbehave (PROTOCOL.md §9).
+/// A registration that makes MindAlpha-Serving's Go client misbehave (docs/protocol.md §9).
 public struct LintFinding: Hashable, Sendable, CustomStringConvertible {
     public enum Code: String, Hashable, Sendable, CaseIterable {
         /// `balanceFactor` is not an integer: the Go client gives weight 0, so the instance gets no traffic.
@@ -23,7 +23,7 @@ public struct LintFinding: Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Checks a fleet's registrations for what PROTOCOL.md §9 says breaks or misleads the Go client.
+/// Checks a fleet's registrations for what docs/protocol.md §9 says breaks or misleads the Go client.
 public enum RegistrationLint {
     public static func check(_ instances: [Instance]) -> [LintFinding] {
         var findings: [LintFinding] = []

@@ -122,7 +122,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         partial.prepend(to: &input)
         do throws(FrameError) {
             while let frame = try parser.next(from: &input) {
-                // As the Go client: an empty answer means a dead connection (PROTOCOL.md §1.5).
+                // As the Go client: an empty answer means a dead connection (docs/protocol.md §1.5).
                 guard frame.body.readableBytes > 0 else { throw FrameError.emptyAnswer(requestID: frame.requestID) }
                 deliver(frame)
                 if failure != nil { return }

@@ -13,7 +13,7 @@ final class PoolCore: Sendable {
     let logger: Logger
     /// A pthread mutex (NIOLockedValueBox) rather than `Synchronization.Mutex`, whose futex ThreadSanitizer cannot see.
     private let state: NIOLockedValueBox<State>
-    /// Process-wide in the Go client; per pool here. Starts at 1 and is incremented before use (PROTOCOL.md §1.4).
+    /// Process-wide in the Go client; per pool here. Starts at 1 and is incremented before use (docs/protocol.md §1.4).
     private let requestIDs = Atomic<UInt64>(1)
     private let connectionIDs = Atomic<Int>(0)
     private let discoveryError = NIOLockedValueBox<String?>(nil)

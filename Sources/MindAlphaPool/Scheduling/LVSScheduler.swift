@@ -1,4 +1,4 @@
-/// LVS weighted round robin, pick for pick as the Go client's `Get()` (PROTOCOL.md §3.3–§3.7, §4).
+/// LVS weighted round robin, pick for pick as the Go client's `Get()` (docs/protocol.md §3.3–§3.7, §4).
 ///
 /// Targets are kept highest weight first (ties by name); the state starts at index −1, current weight 0. Each step:
 /// advance the index (mod n); at index 0 lower the current weight by the GCD, back to the maximum when it reaches
