@@ -9,15 +9,18 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 
-/* Ctrl-C for the REPL. The handler only counts: at the prompt it interrupts readline's read() on the thread
-   that runs readline (the signal is redirected there if another thread got it), and the signal event hook,
-   running on that thread, clears the line; while a request runs, the REPL polls the count and cancels it. */
+/* Ctrl-C for the REPL. The handler counts it, and when readline is waiting on another thread (the signal went to
+   whichever thread does not block it) sends it on to readline's thread at once, so that its read is interrupted
+   and the signal event hook, running on that thread, clears the line; while a request runs, the REPL polls the
+   count and cancels it. */
 static volatile sig_atomic_t mp_sigint_pending = 0;
 static volatile sig_atomic_t mp_in_readline = 0;
+static pthread_t mp_readline_thread = 0;
 
 static void mp_sigint_handler(int sig) {
     (void)sig;
     mp_sigint_pending = 1;
+    if (mp_in_readline && !pthread_equal(pthread_self(), mp_readline_thread)) pthread_kill(mp_readline_thread, SIGINT);
 }
 
 static int mp_signal_event_hook(void) {
@@ -27,6 +30,9 @@ static int mp_signal_event_hook(void) {
         rl_crlf();
         rl_on_new_line();
         rl_redisplay();
+        /* On an empty line the redisplay has nothing to change and does not flush: the new prompt would wait in
+           the output buffer for the next key. */
+        fflush(rl_outstream ? rl_outstream : stdout);
     }
     return 0;
 }
@@ -44,9 +50,16 @@ static inline void mp_setup_signals(void) {
     rl_signal_event_hook = mp_signal_event_hook;
 }
 
-/* readline() on the calling thread, with Ctrl-C clearing the line. The result is malloc'd (or NULL at EOF). */
+/* readline() on the calling thread, with Ctrl-C clearing the line. The result is malloc'd (or NULL at EOF).
+   The thread may have been started by one that blocks signals (threads inherit the mask, and the runtime's worker
+   threads block them): SIGINT is unblocked here, or a Ctrl-C sent to this thread would never interrupt its wait. */
 static inline char *mp_readline(const char *prompt) {
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, NULL);
     mp_sigint_pending = 0;
+    mp_readline_thread = pthread_self();
     mp_in_readline = 1;
     char *line = readline(prompt);
     mp_in_readline = 0;
@@ -58,12 +71,6 @@ static inline int mp_take_sigint(void) {
     int pending = mp_sigint_pending;
     mp_sigint_pending = 0;
     return pending;
-}
-
-/* Whether readline is waiting for a line with a Ctrl-C not yet handled (another thread got the signal: the
-   caller sends it on to readline's thread). */
-static inline int mp_sigint_waiting_at_prompt(void) {
-    return mp_in_readline && mp_sigint_pending;
 }
 
 /* Completion: the words offered, set from Swift before each line. */

@@ -19,7 +19,7 @@ public struct UsageError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     static func invalidValue(_ option: String, _ text: String, _ kind: ValueKind, from source: String? = nil, command: String) -> UsageError {
-        var message = "\(option): '\(text)' is not \(kind.expectation)"
+        var message = kind.rejection(of: text).map { "\(option): \($0)" } ?? "\(option): '\(text)' is not \(kind.expectation)"
         if case let .choice(words) = kind, let best = closest(to: text, among: words) {
             message += "; did you mean '\(best)'?"
         }

@@ -10,11 +10,11 @@ public enum ValueKind: Sendable, Hashable {
     case integer(ClosedRange<Int>)
     /// A decimal number within bounds, e.g. a probability `0...1`.
     case number(ClosedRange<Double>)
-    /// A duration with a unit: `250ms`, `10s`, `2m`, `1.5h`, `500us`.
+    /// A duration in Go's syntax (as Consul and the Go client write them): `250ms`, `10s`, `1m30s`, `1.5h`, `500us`.
     case duration
     /// A duration or a range of durations: `2ms`, `1ms..5ms`.
     case durationRange
-    /// A byte size: `64`, `4KiB`, `1MiB`, `2GiB`, `10kB`.
+    /// A byte size: `64`, `4KiB`, `1MiB`, `2GiB`, `10kB`, `1k` (k and M are 1,000 and 1,000,000, as for rates).
     case size
     /// A rate per second: `5000`, `5k`, `1.5M`.
     case rate
@@ -47,9 +47,9 @@ public enum ValueKind: Sendable, Hashable {
         case .string, .path: return "a value"
         case let .integer(r): return "a whole number from \(r.lowerBound) to \(r.upperBound)"
         case let .number(r): return "a number from \(formatNumber(r.lowerBound)) to \(formatNumber(r.upperBound))"
-        case .duration: return "a duration (e.g. 250ms, 2s)"
+        case .duration: return "a duration (e.g. 250ms, 2s, 1m30s)"
         case .durationRange: return "a duration or a range (e.g. 2ms, 1ms..5ms)"
-        case .size: return "a size (e.g. 64, 4KiB, 1MiB)"
+        case .size: return "a size (e.g. 64, 1k, 4KiB, 1MiB)"
         case .rate: return "a rate per second (e.g. 5000, 5k)"
         case .hostPort: return "HOST:PORT (IPv6 as [::1]:PORT)"
         case let .choice(words): return "one of " + words.joined(separator: ", ")
@@ -100,15 +100,51 @@ public enum ValueKind: Sendable, Hashable {
     ]
     static let sizeUnits: [(String, Double)] = [
         ("", 1), ("B", 1), ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824),
-        ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
+        ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("k", 1e3), ("K", 1e3), ("M", 1e6), ("G", 1e9),
     ]
     static let rateUnits: [(String, Double)] = [("", 1), ("k", 1e3), ("K", 1e3), ("M", 1e6)]
 
-    /// `0` alone, or a non-negative decimal with a unit.
+    /// The longest duration Go (and so Consul) can hold: 2^63 − 1 ns, about 2562047h.
+    static let maxDurationNanoseconds = 9.223_372_036_854_775e18
+
+    /// `0` alone, or Go's syntax: one or more non-negative decimals, each with a unit (`1h2m3.5s`).
     static func parseDuration(_ text: String) -> Duration? {
         if text == "0" { return .zero }
-        guard let nanos = parseScaled(text, units: durationUnits, unitRequired: true), nanos < 1e18 else { return nil }
+        guard let nanos = durationNanoseconds(text), nanos < maxDurationNanoseconds else { return nil }
         return .nanoseconds(Int64(nanos.rounded()))
+    }
+
+    /// The nanoseconds a duration in Go's syntax stands for, however large; `nil` when it is not one.
+    static func durationNanoseconds(_ text: String) -> Double? {
+        var rest = Substring(text)
+        var total = 0.0
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            rest = rest.dropFirst(digits.count)
+            let unit = rest.prefix { !($0.isASCII && ($0.isNumber || $0 == ".")) }
+            rest = rest.dropFirst(unit.count)
+            guard !digits.isEmpty, let number = Double(digits), number.isFinite,
+                  let scale = durationUnits.first(where: { $0.0 == unit })?.1
+            else { return nil }
+            total += number * scale
+        }
+        return total
+    }
+
+    /// Why `text` is not a value of this kind, when more can be said than what a value looks like.
+    public func rejection(of text: String) -> String? {
+        switch self {
+        case .duration, .durationRange:
+            for part in text.split(separator: "..").map(String.init) {
+                if let nanos = Self.durationNanoseconds(part), nanos >= Self.maxDurationNanoseconds {
+                    return "'\(part)' is too large: a duration goes up to 2562047h"
+                }
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     /// A non-negative decimal followed by one of `units` (the longest that matches); `nil` otherwise.

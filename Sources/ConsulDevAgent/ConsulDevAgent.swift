@@ -50,7 +50,13 @@ public final class ConsulDevAgent: Sendable {
                 .bind(host: host, port: port).get()
         } catch {
             try? await group.shutdownGracefully()
-            throw ConsulDevAgentError.cannotListen("\(host.contains(":") ? "[\(host)]" : host):\(port)", reason: "\(error)")
+            let reason: String
+            switch (error as? IOError)?.errnoCode {
+            case EADDRINUSE?: reason = "the address is in use"
+            case EACCES?: reason = "permission denied (ports below 1024 need privileges)"
+            default: reason = "\(error)"
+            }
+            throw ConsulDevAgentError.cannotListen("\(host.contains(":") ? "[\(host)]" : host):\(port)", reason: reason)
         }
         let bound = channel.localAddress?.port ?? port
         return ConsulDevAgent(

@@ -29,7 +29,10 @@ enum SocketErrorText {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let e = error as? NIOConnectionError, let first = e.connectionErrors.first?.error { return describe(first) }
+        if let e = error as? NIOConnectionError {
+            if let first = e.connectionErrors.first?.error { return describe(first) }
+            if e.dnsAError != nil || e.dnsAAAAError != nil { return "cannot resolve '\(e.host)'" }
+        }
         if let io = error as? IOError {
             switch io.errnoCode {
             case ECONNREFUSED: return "connection refused"

@@ -311,7 +311,7 @@ public final class REPLSession: @unchecked Sendable {
     private func summary(_ command: String, _ h: LatencyHistogram, ok: Int, failed: Int) -> REPLOutput {
         var json: [String: JSONValue] = ["command": .string(command), "ok": .bool(true), "requests": .integer(ok + failed),
                                          "succeeded": .integer(ok), "failed": .integer(failed)]
-        var text = "\(ok + failed) requests, \(failed) failed"
+        var text = "\(ok + failed) request\(ok + failed == 1 ? "" : "s"), \(failed) failed"
         if h.totalCount > 0 {
             let p = [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)].map { ($0.0, Double(h.valueAtPercentile($0.1)) / 1000) }
             let values = [("min", Double(h.min) / 1000)] + p + [("max", Double(h.max) / 1000)]

@@ -68,7 +68,7 @@ public final class ReferenceServer: Sendable {
                 do {
                     listeners.append(try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get())
                 } catch {
-                    throw ServerError.cannotListen(endpoint, reason: "\(error)")
+                    throw ServerError.cannotListen(endpoint, reason: ServerError.reason(error))
                 }
             }
         } catch {
@@ -113,6 +113,16 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .cannotListen(endpoint, reason):
             return "cannot listen on \(endpoint): \(reason) — choose another --listen/--port, or stop what holds it"
+        }
+    }
+
+    /// A failed bind in words: `127.0.0.1:9000 is in use`, not the socket call's name and errno.
+    static func reason(_ error: any Error) -> String {
+        switch (error as? IOError)?.errnoCode {
+        case EADDRINUSE?: return "the address is in use"
+        case EACCES?: return "permission denied (ports below 1024 need privileges)"
+        case EADDRNOTAVAIL?: return "this machine has no such address"
+        default: return "\(error)"
         }
     }
 }

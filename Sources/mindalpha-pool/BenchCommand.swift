@@ -129,6 +129,8 @@ enum BenchCommand {
         let pool: ConnectionPool
         switch startup {
         case let .failed(error):
+            // Consul unreachable or listing no instance: 69; Consul refusing the query (a 403): 1, as discover.
+            if case .discoveryRefused = error { throw CommandError(error.description, code: .failure) }
             throw CommandError(error.description, code: .unavailable)
         case .interrupted:
             let result = LoadResult.nothing(interrupted: true, during: "connecting")
@@ -281,11 +283,11 @@ final class Progress: Sendable {
             line += "  \(BenchText.grouped(last.requests)) req/s  p99 " + (last.p99 == 0 ? "-" : formatLatency(microseconds: Double(last.p99) / 1000))
         }
         line += "  \(BenchText.grouped(p.finished)) done  \(BenchText.grouped(p.errors)) errors"
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        Output.errRaw("\r\u{1B}[K" + line)
     }
 
     func clear() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        Output.errRaw("\r\u{1B}[K")
     }
 }

@@ -43,12 +43,25 @@ enum ConsulOptions {
             filter: args.string("filter"), namespace: args.string("namespace"))
     }
 
+    /// Whether a host name (or address) resolves, as the connects will resolve it.
+    static func resolves(_ host: String) -> Bool {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &result)
+        if let result { freeaddrinfo(result) }
+        return status == 0
+    }
+
     /// `--target HOST:PORT[@WEIGHT]` items as instances: the weight stands for `balanceFactor` (default 200).
     static func targets(_ args: ParsedArguments, command: String) throws(UsageError) -> [Instance] {
         try args.strings("target").map { item throws(UsageError) in
             let parts = item.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
             guard let hp = HostPort(parsing: String(parts[0])) else {
                 throw UsageError("--target: '\(item)' is not HOST:PORT[@WEIGHT] (e.g. 127.0.0.1:9000@200)", command: command)
+            }
+            guard resolves(hp.host) else {
+                throw UsageError("--target: cannot resolve '\(hp.host)' — check the host name, or give an IP address", command: command)
             }
             var factor: String?
             if parts.count == 2 {

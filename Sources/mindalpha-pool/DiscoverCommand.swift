@@ -29,6 +29,14 @@ enum DiscoverCommand {
         ])
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        if args.isSet("wait") {
+            guard args.flag("watch") else { throw UsageError("--wait is for --watch (how long each blocking query may wait)", command: spec.name) }
+            // Consul caps a blocking query's wait at 10 minutes (and waits at least its default when asked for 0).
+            let wait = args.duration("wait")!
+            guard wait > .zero, wait <= .seconds(600) else {
+                throw UsageError("--wait \(formatDuration(wait)): Consul takes a blocking query's wait from over 0 up to 10m", command: spec.name)
+            }
+        }
         let statics = try ConsulOptions.targets(args, command: spec.name)
         let service = args.string("service")
         if !statics.isEmpty {

@@ -13,8 +13,15 @@ enum Payload {
     static let maxBody = FrameParser.defaultMaxFrameSize - FrameHeader.metaSize
 
     static func make(_ args: ParsedArguments, command: String) throws -> (ByteBuffer, Validator?) {
-        let given = ["payload-file", "payload-hex", "model"].filter { args.isSet($0) }
-        if given.count > 1 { throw UsageError("give one of --\(given.joined(separator: ", --")), not several", command: command) }
+        var given = ["payload-file", "payload-hex", "model"].filter { args.isSet($0) }
+        if args.isSet("payload-size") { given.insert("payload-size", at: 0) }
+        if given.count > 1 { throw UsageError("give one of --\(given.joined(separator: ", --")), not several: each sets the whole body", command: command) }
+        if !args.isSet("model") {
+            for option in ["features", "columns", "rows"] where args.isSet(option) {
+                throw UsageError("--\(option) builds prediction requests: it needs --model", command: command)
+            }
+        }
+        if given.first == "payload-size" { given.removeFirst() }
         let (body, validate) = try make(args, given: given.first, command: command)
         try checkSize(body.readableBytes, of: given.first.map { "--\($0)" } ?? "--payload-size", command: command)
         return (body, validate)

@@ -6,12 +6,10 @@ import NIOConcurrencyHelpers
 /// Lines from GNU readline at a terminal: editing, Ctrl-R, Tab completion, history kept across sessions.
 ///
 /// Readline's state is touched by one line at a time (the REPL awaits each `readLine` before it records history or
-/// asks for the next); the readline thread is behind a lock. That is what the `Sendable` claim rests on.
+/// asks for the next). That is what the `Sendable` claim rests on.
 final class ReadlineReader: LineReader, @unchecked Sendable {
     let isInteractive = true
     private let historyFile: String?
-    /// The thread running readline, for Ctrl-C to be sent to.
-    private let thread = NIOLockedValueBox<pthread_t?>(nil)
 
     /// `historyFile` nil keeps no history.
     init(historyFile: String?) {
@@ -33,8 +31,7 @@ final class ReadlineReader: LineReader, @unchecked Sendable {
     func readLine(prompt: String) async -> String? {
         // readline blocks its thread: give it one of its own, not one of the executor's.
         await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-            let thread = Thread { [self] in
-                self.thread.withLockedValue { $0 = pthread_self() }
+            let thread = Thread {
                 guard let raw = mp_readline(prompt) else {
                     continuation.resume(returning: nil)
                     return
@@ -86,15 +83,6 @@ final class ReadlineReader: LineReader, @unchecked Sendable {
         fchmod(fd, 0o600)
         close(fd)
         return path
-    }
-}
-
-extension ReadlineReader {
-    /// A Ctrl-C that another thread received while readline waits is sent on to readline's thread, whose read it
-    /// interrupts so that the line is cleared.
-    func forwardInterruptToPrompt() {
-        guard mp_sigint_waiting_at_prompt() != 0, let thread = thread.withLockedValue({ $0 }) else { return }
-        pthread_kill(thread, SIGINT)
     }
 }
 

@@ -45,7 +45,7 @@ final class Registrar: Sendable {
                 try await client.register(ServiceRegistration(id: id, name: service, address: host, port: port, weight: weight, tags: tags, check: definition))
             } catch {
                 await deregister()
-                throw CommandError("cannot register \(id): \(error)", code: .unavailable)
+                throw CommandError("cannot register \(id): \(error)", code: error.isUnreachable ? .unavailable : .failure)
             }
             registered.withLock { $0.append(id) }
             Output.err("registered \(id) in consul at \(client.settings.hostPort) (weight \(weight), \(check) check)")

@@ -62,14 +62,6 @@ enum ReplCommand {
     static func interactiveLoop(_ session: REPLSession) async {
         let reader = ReadlineReader(historyFile: ReadlineReader.historyPath(environment: ProcessInfo.processInfo.environment))
         let words = REPLSession.commands.map(\.name) + ["any", "hex", "output", "json", "text", "level="]
-        // Ctrl-C that lands on another thread while readline waits is sent on to readline's thread.
-        let forwarder = Task.detached {
-            while !Task.isCancelled {
-                reader.forwardInterruptToPrompt()
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-        }
-        defer { forwarder.cancel() }
         Output.out("mindalpha-pool \(Program.version) — \(session.label). help lists the commands; Ctrl-D or quit ends.")
         while true {
             reader.setCompletions(words + (await session.knownInstancesIfReady))

@@ -58,6 +58,25 @@ import TestSupport
 
         func keys(_ keys: String...) throws { try tmux(["send-keys", "-t", session] + keys) }
 
+        /// Sends SIGINT to the program running in the pane (as `kill -INT` from another terminal would).
+        func interruptProgram() throws {
+            let shell = try tmux(["display-message", "-p", "-t", session, "#{pane_pid}"], output: true)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let children = try String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)
+            guard let child = children.split(separator: " ").first.flatMap({ Int32($0) }) else {
+                throw Tool.ToolError("nothing runs in the pane")
+            }
+            kill(child, SIGINT)
+        }
+
+        /// Types `text` as a person does: one key at a time, with a pause after each.
+        func type(_ text: String) async throws {
+            for c in text {
+                try tmux(["send-keys", "-t", session, "-l", String(c)])
+                try await Task.sleep(for: .milliseconds(25))
+            }
+        }
+
         var screen: String { (try? tmux(["capture-pane", "-p", "-t", session], output: true)) ?? "" }
 
         /// Waits until the screen shows `text` (capture-pane drops trailing spaces) (counted `times`), failing the test after 15 s.
@@ -115,12 +134,24 @@ import TestSupport
         try await Task.sleep(for: .milliseconds(300))
         try t.keys("C-c")
         try await t.waitFor("error (cancelled): request cancelled")
-        // Ctrl-C at the prompt clears the line and does not exit; twice changes nothing.
-        try t.keys("typed but abandoned", "C-c")
+        // Ctrl-C at the prompt clears the line and does not exit; twice changes nothing. Typed, then a pause, as a
+        // person does (readline is waiting for the next key when the Ctrl-C comes).
+        try await t.type("typed but abandoned")
+        try await t.waitFor("> typed but abandoned")
         try await Task.sleep(for: .milliseconds(300))
         try t.keys("C-c")
-        try t.keys("stats", "Enter")
+        try await Task.sleep(for: .milliseconds(300))
+        try t.keys("C-c")
+        try await t.type("stats")
+        try t.keys("Enter")
         try await t.waitFor("2 requests, 1 failed")
+        #expect(!t.screen.contains("abandonedstats"))
+        // SIGINT from outside (kill -INT) stops a repeat at once too.
+        try await t.type("repeat 3 send slow")
+        try t.keys("Enter")
+        try await Task.sleep(for: .milliseconds(300))
+        try t.interruptProgram()
+        try await t.waitFor("1 request, 1 failed")
         #expect(!t.screen.contains("EXITED"))
 
         // Ctrl-D ends it with status 0.
@@ -141,9 +172,9 @@ import TestSupport
         try t2.start(command)
         try await t2.waitFor("targets>")
         try t2.keys("Up")
-        try await t2.waitFor("targets> stats")
+        try await t2.waitFor("targets> repeat 3 send slow")
         try t2.keys("Up")
-        try await t2.waitFor("targets> send slow")
+        try await t2.waitFor("targets> stats")
         try t2.keys("C-u", "quit", "Enter")
         try await t2.waitFor("EXITED 0")
     }

@@ -59,7 +59,7 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
                 throw ThresholdError("'\(raw)' in '\(text)' is not a count or a percentage (e.g. \(name)>0.1% or \(name)>10)")
             }
         case .rps:
-            guard let v = Double(raw), v >= 0 else { throw ThresholdError("'\(raw)' in '\(text)' is not a rate per second (e.g. rps<10000)") }
+            guard let v = Self.rate(raw), v >= 0 else { throw ThresholdError("'\(raw)' in '\(text)' is not a rate per second (e.g. rps<10000, rps<10k)") }
             value = v
         case .shareDeviation:
             guard raw.hasSuffix("%"), let v = Double(raw.dropLast()), v >= 0 else {
@@ -72,6 +72,15 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
             }
             value = us
         }
+    }
+
+    /// `10000`, `10k`, `1.5M`, `10k/s`: a rate as `--rate` takes it.
+    private static func rate(_ text: String) -> Double? {
+        let trimmed = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
+        for (suffix, factor) in [("k", 1e3), ("K", 1e3), ("M", 1e6)] where trimmed.hasSuffix(suffix) {
+            return Double(trimmed.dropLast()).map { $0 * factor }
+        }
+        return Double(trimmed)
     }
 
     private static func microseconds(_ text: String) -> Double? {

@@ -97,7 +97,11 @@ public final class ConsulClient: Sendable {
         let data = Data(bytes.readableBytesView)
         guard response.status == .ok else {
             let message = redact(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            if response.status == .forbidden { throw .forbidden(address: settings.hostPort, message: message) }
+            if response.status == .forbidden {
+                // Registering, deregistering and TTL updates write; everything else here reads.
+                let needs = path.hasPrefix("/v1/agent/") ? "service:write (and node:read) to register" : "service:read (and node:read)"
+                throw .forbidden(address: settings.hostPort, message: message, needs: needs)
+            }
             throw .http(address: settings.hostPort, status: Int(response.status.code), path: Self.pathOnly(path), message: message)
         }
         return (response, data)
@@ -122,9 +126,25 @@ public final class ConsulClient: Sendable {
         }
         if let e = error as? IOError { return .unreachable(address: address, reason: SocketErrorText.describe(e)) }
         if error is NIOSSLError || error is BoringSSLError {
-            return .unreachable(address: address, reason: "TLS failed (\(error)); check --ca-file/CONSUL_CACERT or the scheme")
+            return .unreachable(address: address, reason: Self.describe(tls: error))
         }
         return .unreachable(address: address, reason: redact("\(error)"))
+    }
+
+    /// A TLS failure in one sentence, without the TLS library's types or source paths.
+    static func describe(tls error: Error) -> String {
+        let text = "\(error)".uppercased()
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") || text.contains("PACKET_LENGTH_TOO_LONG")
+            || text.contains("UNCLEANSHUTDOWN") || text.contains("RECORD_LENGTH") {
+            return "TLS failed: the server does not speak TLS — use http:// (or unset CONSUL_HTTP_SSL)"
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("CERTIFICATE VERIFY FAILED") {
+            return "TLS failed: the server's certificate is not trusted — give its CA with --ca-file (CONSUL_CACERT), or set CONSUL_HTTP_SSL_VERIFY=false"
+        }
+        if text.contains("HOSTNAME") || text.contains("UNABLETOVALIDATECERTIFICATE") {
+            return "TLS failed: the server's certificate does not name this host — check the address or --ca-file (CONSUL_CACERT)"
+        }
+        return "TLS failed: the handshake did not complete — check the scheme (http:// or https://) and --ca-file (CONSUL_CACERT)"
     }
 
     private static func describe(decoding error: Error) -> String {

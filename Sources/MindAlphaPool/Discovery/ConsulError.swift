@@ -2,8 +2,8 @@
 public enum ConsulError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No connection could be made.
     case unreachable(address: String, reason: String)
-    /// 403: the token is unknown or lacks a permission.
-    case forbidden(address: String, message: String)
+    /// 403: the token is unknown or lacks `needs` (`service:read`, `service:write`) for what was asked.
+    case forbidden(address: String, message: String, needs: String)
     /// Any other non-200 answer, with Consul's own message.
     case http(address: String, status: Int, path: String, message: String)
     /// The answer was not the JSON Consul sends.
@@ -16,9 +16,11 @@ public enum ConsulError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unreachable(address, reason):
+            // A reason that already says what to do (a TLS mismatch) needs no second piece of advice.
+            if reason.contains(" — ") { return "consul at \(address) unreachable: \(reason)" }
             return "consul at \(address) unreachable: \(reason) — set --consul or CONSUL_HTTP_ADDR"
-        case let .forbidden(address, message):
-            return "consul at \(address) answered 403 (\(message)): the ACL token lacks service:read — set --token, --token-file or CONSUL_HTTP_TOKEN"
+        case let .forbidden(address, message, needs):
+            return "consul at \(address) answered 403 (\(message)): the ACL token lacks \(needs) — set --token, --token-file or CONSUL_HTTP_TOKEN"
         case let .http(address, status, path, message):
             return "consul at \(address) answered \(status) to \(path): \(message.isEmpty ? "(no message)" : message)"
         case let .malformed(address, path, reason):

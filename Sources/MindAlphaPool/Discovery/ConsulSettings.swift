@@ -52,7 +52,38 @@ public struct ConsulSettings: Sendable, Hashable {
         guard !text.isEmpty, !text.contains("/"), !text.contains(where: \.isWhitespace) else {
             throw .badSettings("consul address '\(address ?? env("CONSUL_HTTP_ADDR") ?? "")' is not HOST:PORT, http://HOST:PORT or https://HOST:PORT")
         }
-        if !text.hasSuffix("]"), text.split(separator: ":").count == 1 { text += ":8500" }  // consul's default port
+        let given = address ?? env("CONSUL_HTTP_ADDR") ?? text
+        // HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; no port means consul's default, 8500.
+        let host: Substring
+        var portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else {
+                throw .badSettings("consul address '\(given)' opens a '[' it never closes: write [IPv6]:PORT")
+            }
+            host = text[...close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { throw .badSettings("consul address '\(given)' is not [IPv6]:PORT") }
+                portText = rest.dropFirst()
+            }
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else {
+                throw .badSettings("consul address '\(given)' has more than one ':': write an IPv6 address in brackets, [::1]:8500")
+            }
+            host = parts[0]
+            portText = parts.count == 2 ? parts[1] : nil
+        }
+        guard !host.isEmpty, host != "[]" else {
+            throw .badSettings("consul address '\(given)' names no host: give HOST:PORT (e.g. 127.0.0.1:8500)")
+        }
+        if let portText {
+            guard let port = Int(portText), (1...65535).contains(port) else {
+                throw .badSettings("consul address '\(given)': the port '\(portText)' is not a number from 1 to 65535")
+            }
+        } else {
+            text += ":8500"
+        }
 
         var resolvedToken: String?
         if let token, !token.isEmpty {

@@ -65,7 +65,7 @@ public final class ConnectionPool: Sendable {
                 first = try await client.health(once)
             } catch {
                 try? await client.shutdown()
-                throw .discoveryFailed("\(error)")
+                throw error.isUnreachable ? .discoveryFailed("\(error)") : .discoveryRefused("\(error)")
             }
             guard !first.instances.isEmpty else {
                 try? await client.shutdown()

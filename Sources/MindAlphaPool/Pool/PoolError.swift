@@ -29,8 +29,10 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The request was placed on the instance (in flight, or waiting for one of its connections) when the pool shut
     /// down, and never finished.
     case unfinished(instance: String)
-    /// Discovery failed before the pool had any instance.
+    /// Discovery failed before the pool had any instance: Consul could not be reached, or listed no passing one.
     case discoveryFailed(String)
+    /// Discovery answered, but refused or garbled the query (a 403, an error status, malformed JSON).
+    case discoveryRefused(String)
 
     /// The error classes reported in statistics and by `bench`.
     public enum Class: String, Sendable, CaseIterable, Hashable {
@@ -44,7 +46,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case .connectionClosed: return .closed
         case .protocolViolation: return .protocol
         case .timeout: return .timeout
-        case .noConnection, .noInstances, .noSuchInstance, .allEjected, .discoveryFailed: return .unavailable
+        case .noConnection, .noInstances, .noSuchInstance, .allEjected, .discoveryFailed, .discoveryRefused: return .unavailable
         case .cancelled: return .cancelled
         case .shuttingDown, .unfinished: return .shutdown
         }
@@ -72,6 +74,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .connectFailed(instance, reason):
+            if reason.hasPrefix("cannot resolve") { return "\(instance): \(reason) — check the host name, or give an IP address" }
             return "\(instance): cannot connect (\(reason)) — is the instance up and listening on that port?"
         case let .clientLimit(instance, reason):
             return "cannot open a connection to \(instance): \(reason) — this client's limit, not the instance's"
@@ -95,7 +98,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
             return "the pool is shutting down; no new requests are accepted"
         case let .unfinished(instance):
             return "\(instance): still unanswered when the pool shut down"
-        case let .discoveryFailed(reason):
+        case let .discoveryFailed(reason), let .discoveryRefused(reason):
             return reason
         }
     }

@@ -51,6 +51,8 @@ struct PoolStateMachine<Connection, Waiter> {
         /// The slot that last became idle: the first one tried (O(1) in a closed loop, and its connection is warm).
         var freed = -1
         var health = InstanceHealth()
+        /// The last connect's failure while nothing is open: what a request fails with at once meanwhile.
+        var lastConnectError: PoolError?
         var removed = false
         var queue = CircularBuffer<Queued>()
         /// When the queue's one deadline timer fires (at or before its earliest deadline); `nil` when none is armed.
@@ -237,6 +239,12 @@ struct PoolStateMachine<Connection, Waiter> {
             if j.map({ !s.slots[$0].idle }) ?? true, s.slots.count + s.connecting < limits.maxConnections {
                 s.connecting += 1
                 dial = Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now))
+            }
+            // Nothing open and the last connect failed: fail at once with its cause while the next connect waits
+            // out the back-off, rather than waiting for a connection that is not coming.
+            if j == nil, s.slots.isEmpty, let error = s.lastConnectError, s.dialTime(now: now) != nil {
+                if !lease { s.counters[error.errorClass] += 1 }
+                return Pick(decision: .fail(error), dial: dial)
             }
             guard let j else {
                 s.queue.append(Queued(id: id, lease: lease, deadline: deadline, waiter: waiter))
@@ -461,6 +469,7 @@ struct PoolStateMachine<Connection, Waiter> {
         return modify(key) { s in
             s.connecting -= 1
             s.connects.opened += 1
+            s.lastConnectError = nil
             if draining || s.removed { return Connected(close: true) }
             s.slots.append(Slot(id: id, connection: connection))
             let j = s.slots.count - 1
@@ -480,6 +489,7 @@ struct PoolStateMachine<Connection, Waiter> {
         modify(key) { s in
             s.connecting -= 1
             s.connects.failed += 1
+            if error.errorClass == .connect || error.errorClass == .client { s.lastConnectError = error }
             if case let .clientLimit(_, reason) = error {
                 s.connects.clientLimited += 1
                 if s.connects.firstClientLimit == nil { s.connects.firstClientLimit = reason }
