@@ -92,11 +92,11 @@ import Testing
     }
 
     @Test func badValuesNameOptionValueAndExpectation() {
-        #expect(message(["--duration", "5x"]) == "--duration: '5x' is not a duration (e.g. 250ms, 2s)")
+        #expect(message(["--duration", "5x"]) == "--duration: '5x' is not a duration (e.g. 250ms, 2s, 1m30s)")
         #expect(message(["-c", "0"]) == "-c: '0' is not a whole number from 1 to 1000")
         #expect(message(["--target", "nohost"]) == "--target: 'nohost' is not HOST:PORT (IPv6 as [::1]:PORT)")
         #expect(message(["--algorithm", "smoth"]) == "--algorithm: 'smoth' is not one of lvs, smooth; did you mean 'smooth'?")
-        #expect(message(["--payload-size", "4Kb"]) == "--payload-size: '4Kb' is not a size (e.g. 64, 4KiB, 1MiB)")
+        #expect(message(["--payload-size", "4Kb"]) == "--payload-size: '4Kb' is not a size (e.g. 64, 1k, 4KiB, 1MiB)")
         #expect(message(["--error-rate", "1.5"]) == "--error-rate: '1.5' is not a number from 0 to 1")
         #expect(message(["--json=maybe"]) == "--json: 'maybe' is not true or false")
     }
@@ -126,10 +126,19 @@ import Testing
             ("250ms", .milliseconds(250)), ("10s", .seconds(10)), ("2m", .seconds(120)), ("1.5h", .seconds(5400)),
             ("500us", .microseconds(500)), ("7ns", .nanoseconds(7)), ("0", .zero), ("0.5s", .milliseconds(500)),
             ("5", nil), ("5x", nil), ("", nil), ("-1s", nil), ("s", nil), ("1e3s", nil), ("1..2s", nil),
+            // Go's syntax, as Consul and the Go client write durations.
+            ("1m30s", .seconds(90)), ("1h2m", .seconds(3720)), ("1h30m0.5s", .milliseconds(5_400_500)), ("2s500ms", .milliseconds(2500)),
+            ("1s1", nil), ("1m s", nil), ("99999999h", nil),
         ]
         for (text, expected) in cases {
             #expect(ValueKind.duration.parse(text) == expected.map(Value.duration), "\(text)")
         }
+    }
+
+    @Test func aDurationTooLargeSaysSo() {
+        #expect(ValueKind.duration.rejection(of: "99999999h") == "'99999999h' is too large: a duration goes up to 2562047h")
+        #expect(ValueKind.duration.rejection(of: "5x") == nil)
+        #expect(ValueKind.durationRange.rejection(of: "1ms..99999999h") == "'99999999h' is too large: a duration goes up to 2562047h")
     }
 
     @Test func durationRanges() {
@@ -143,7 +152,7 @@ import Testing
     @Test func sizes() {
         let cases: [(String, Int?)] = [
             ("64", 64), ("4KiB", 4096), ("1MiB", 1 << 20), ("2GiB", 2 << 30), ("10kB", 10_000), ("1.5KiB", 1536), ("64B", 64),
-            ("4Kb", nil), ("-1", nil), ("1.3", nil), ("KiB", nil), ("99999999999GiB", nil),
+            ("1k", 1000), ("2M", 2_000_000), ("4Kb", nil), ("-1", nil), ("1.3", nil), ("KiB", nil), ("99999999999GiB", nil),
         ]
         for (text, expected) in cases {
             #expect(ValueKind.size.parse(text) == expected.map(Value.size), "\(text)")

@@ -1,0 +1,171 @@
+import ConsulDevAgent
+import Foundation
+import MindAlphaPool
+import Testing
+import TestSupport
+
+/// Inputs that used to crash, hang or mislead: each gets one clear line, a documented exit code, and no trace.
+@Suite struct HardeningTests {
+    /// No Swift runtime message, backtrace or build path ever reaches the user.
+    static func expectClean(_ r: Tool.Result, sourceLocation: SourceLocation = #_sourceLocation) {
+        for marker in ["Fatal error", "Backtrac", "Swift runtime failure", ".build/", "checkouts/", "Error(", "CodingKeys"] {
+            #expect(!r.stderr.contains(marker), "\(marker) in \(r.stderr)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func aConsulPortOutOfRangeIsAUsageErrorInEveryCommand() throws {
+        let said = "consul address '127.0.0.1:99999': the port '99999' is not a number from 1 to 65535"
+        for args in [["discover", "-s", "S"], ["bench", "-s", "S", "-d", "1s"], ["schedule", "-s", "S"], ["repl", "-s", "S"],
+                     ["serve", "--port", "0", "--register", "-s", "S"]] {
+            let flag = try Tool.run(args + ["--consul", "127.0.0.1:99999"], input: "")
+            #expect(flag.status == 64 && flag.stderr.hasPrefix("mindalpha-pool: \(said)"), "\(args): \(flag.stderr)")
+            #expect(!flag.stdout.contains("listening"))  // serve refuses before it listens
+            Self.expectClean(flag)
+            let env = try Tool.run(args, environment: ["CONSUL_HTTP_ADDR": "http://127.0.0.1:70000"], input: "")
+            #expect(env.status == 64 && env.stderr.contains("the port '70000' is not a number from 1 to 65535"), "\(args): \(env.stderr)")
+            Self.expectClean(env)
+        }
+        for (address, words) in [("127.0.0.1:", "the port '' is not"), (":8500", "names no host"), ("::1", "in brackets")] {
+            let r = try Tool.run(["discover", "-s", "S", "--consul", address])
+            #expect(r.status == 64 && r.stderr.contains(words), "\(address): \(r.stderr)")
+        }
+    }
+
+    @Test func aReaderThatGoesAwayEndsTheProgramQuietly() async throws {
+        // The REPL writes far more than a pipe holds; `head` takes two lines and leaves.
+        let script = String(repeating: "help\n", count: 500)
+        let repl = try Tool.shell("printf '\(script.replacingOccurrences(of: "\n", with: "\\n"))' | \"$BIN\" repl --target 127.0.0.1:9 | head -2; echo \"status=${PIPESTATUS[1]}\" >&2")
+        #expect(repl.stdout.split(separator: "\n").count == 2)
+        #expect(repl.stderr.contains("status=141"), "\(repl.stderr)")
+        Self.expectClean(repl)
+        // discover --watch: its reader closes, then a change comes.
+        try await withDevAgent { agent, client in
+            func register(_ n: Int) async throws {
+                try await client.register(ServiceRegistration(id: "ms-\(n)", name: "ms", address: "127.0.0.1", port: 9000 + n, weight: 100, check: nil))
+            }
+            try await register(0)
+            let process = Process()
+            process.executableURL = Tool.binary
+            process.arguments = ["discover", "-s", "ms", "--consul", agent.address, "--watch"]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            _ = out.fileHandleForReading.availableData  // the table has come
+            try out.fileHandleForReading.close()
+            var n = 1
+            while process.isRunning, n < 200 {  // changes until its next line meets the closed pipe
+                try await register(n)
+                n += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 141 && process.terminationReason == .exit)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(!stderr.contains("Fatal") && !stderr.contains("Broken pipe"), "\(stderr)")
+        }
+    }
+
+    @Test func reportMergeReadsOnlyWhatAReportCanBe() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hardening-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let directory = try Tool.run(["report", "merge", dir.path])
+        #expect(directory.status == 1 && directory.stderr == "mindalpha-pool: '\(dir.path)' is a directory, not a bench --json report\n")
+        let endless = try Tool.run(["report", "merge", "/dev/zero"], timeout: 20)
+        #expect(endless.status == 1 && endless.stderr.contains("is larger than 64 MiB"))
+        for (json, words) in [(#"{"mode": "closed"}"#, "the key 'rps' is missing"), (#"{"rps": "fast"}"#, "'rps' is not a number"),
+                              ("not json", "it is not JSON")] {
+            let file = dir.appendingPathComponent("bad.json")
+            try json.write(to: file, atomically: true, encoding: .utf8)
+            let r = try Tool.run(["report", "merge", file.path])
+            #expect(r.status == 1 && r.stderr.contains(words), "\(r.stderr)")
+            Self.expectClean(r)
+        }
+    }
+
+    @Test func reportMergeRefusesMixedModesAndCountsAFileOnce() throws {
+        let (server, ports) = try BenchTests.serve(1)
+        defer { _ = try? server.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("merge-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let closed = dir.appendingPathComponent("closed.json"), open = dir.appendingPathComponent("open.json")
+        try Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "-n", "200", "--conns", "2", "--json"]).stdout
+            .write(to: closed, atomically: true, encoding: .utf8)
+        try Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "-n", "200", "--rate", "1k", "--conns", "2", "--json"]).stdout
+            .write(to: open, atomically: true, encoding: .utf8)
+        let mixed = try Tool.run(["report", "merge", closed.path, open.path])
+        #expect(mixed.status == 1 && mixed.stderr.contains("cannot merge closed-loop and open-loop runs"))
+        let twice = try Tool.run(["report", "merge", closed.path, closed.path, "--json"])
+        #expect(twice.status == 0 && twice.stderr.contains("is the same file as"))
+        #expect(try BenchReport.decode(Data(twice.stdout.utf8)).requests == 200)
+        let copy = dir.appendingPathComponent("copy.json")
+        try FileManager.default.copyItem(at: closed, to: copy)
+        let twins = try Tool.run(["report", "merge", closed.path, copy.path])
+        #expect(twins.status == 0 && twins.stderr.contains("is identical to"))
+    }
+
+    @Test func tlsAgainstPlainHTTPSaysToUseHTTP() async throws {
+        try await withDevAgent { agent, _ in
+            let r = try Tool.run(["discover", "-s", "ms", "--consul", "https://\(agent.address)"])
+            #expect(r.status == 69)
+            #expect(r.stderr == "mindalpha-pool: consul at \(agent.address) unreachable: TLS failed: the server does not speak TLS — use http:// (or unset CONSUL_HTTP_SSL)\n")
+            Self.expectClean(r)
+        }
+    }
+
+    @Test func aPortInUseAndAnUnresolvableHostAreSaidInWords() throws {
+        let (first, ports) = try BenchTests.serve(1)
+        defer { _ = try? first.stop() }
+        let taken = try Tool.run(["serve", "--port", String(ports[0])], timeout: 10)
+        #expect(taken.status == 1 && taken.stderr.contains("cannot listen on 127.0.0.1:\(ports[0]): the address is in use"))
+        Self.expectClean(taken)
+        let agent = try Tool.run(["consul-dev", "--listen", "127.0.0.1:\(ports[0])"], timeout: 10)
+        #expect(agent.status != 0 && agent.stderr.contains("the address is in use"), "\(agent.stderr)")
+        let nohost = try Tool.run(["bench", "--target", "nohost.invalid:9000", "-d", "1s"])
+        #expect(nohost.status == 64 && nohost.stderr.hasPrefix("mindalpha-pool: --target: cannot resolve 'nohost.invalid'"))
+        Self.expectClean(nohost)
+    }
+
+    @Test func aForbiddenTokenNamesThePermissionAndExitsOneEverywhere() async throws {
+        try await withDevAgent(aclToken: "right") { agent, _ in
+            let register = try Tool.run(["serve", "--port", "0", "--register", "-s", "ms", "--consul", agent.address, "--token", "wrong"], timeout: 20)
+            #expect(register.status == 1, "\(register.stderr)")
+            #expect(register.stderr.contains("the ACL token lacks service:write"))
+            let discover = try Tool.run(["discover", "-s", "ms", "--consul", agent.address, "--token", "wrong"])
+            #expect(discover.status == 1 && discover.stderr.contains("the ACL token lacks service:read"))
+            let bench = try Tool.run(["bench", "-s", "ms", "--consul", agent.address, "--token", "wrong", "-d", "1s"])
+            #expect(bench.status == 1 && bench.stderr.contains("the ACL token lacks service:read"), "\(bench.stderr)")
+            for r in [register, discover, bench] { #expect(!r.stderr.contains("wrong")) }  // the token is never shown
+        }
+    }
+
+    @Test func flagsThatCannotGoTogetherAreUsageErrors() throws {
+        let target = ["bench", "--target", "127.0.0.1:9"]
+        for (flags, words) in [(["--payload-hex", "0a1b", "--payload-size", "10"], "give one of --payload-size, --payload-hex"),
+                               (["--model", "m", "--payload-size", "10"], "give one of --payload-size, --model"),
+                               (["--features", "rows.csv"], "--features builds prediction requests: it needs --model"),
+                               (["--columns", "names.txt"], "--columns builds prediction requests: it needs --model")] {
+            let r = try Tool.run(target + flags)
+            #expect(r.status == 64 && r.stderr.contains(words), "\(flags): \(r.stderr)")
+        }
+        let wait = try Tool.run(["discover", "-s", "S", "--wait", "1m"])
+        #expect(wait.status == 64 && wait.stderr.contains("--wait is for --watch"))
+        let long = try Tool.run(["discover", "-s", "S", "--watch", "--wait", "20m"])
+        #expect(long.status == 64 && long.stderr.contains("up to 10m"))
+    }
+
+    @Test func durationsAndNumbersHaveOneSyntaxEverywhere() throws {
+        let (server, ports) = try BenchTests.serve(1)
+        defer { _ = try? server.stop() }
+        let target = ["bench", "--target", "127.0.0.1:\(ports[0])", "--conns", "1", "--json"]
+        let r = try BenchTests.report(try Tool.run(target + ["-n", "50", "--timeout", "1m30s", "--payload-size", "1k", "--fail-if", "rps<1k/s"]))
+        #expect(r.ok == 50)
+        let tooLarge = try Tool.run(target + ["--duration", "99999999h"])
+        #expect(tooLarge.status == 64 && tooLarge.stderr.contains("'99999999h' is too large"))
+        let breached = try Tool.run(target + ["-n", "50", "--fail-if", "rps>1k"])
+        #expect(breached.status == 0 || breached.status == 2)  // parsed either way: no usage error
+    }
+}
