@@ -150,7 +150,9 @@ enum BenchCommand {
             // The first stops the run with a partial report; a second, impatient one exits at once.
             if signals.next() == 1 { engine.interrupt() } else { exit(ExitCode.interrupted.rawValue) }
         }
-        let progress = Progress(enabled: !args.flag("quiet") && isatty(STDERR_FILENO) == 1)
+        // A progress line rewrites itself with escape sequences: a terminal that cannot (TERM=dumb) gets none.
+        let progress = Progress(enabled: !args.flag("quiet") && isatty(STDERR_FILENO) == 1
+                                && ProcessInfo.processInfo.environment["TERM"] != "dumb")
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))

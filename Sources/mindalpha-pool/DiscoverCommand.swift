@@ -180,7 +180,18 @@ enum DiscoverCommand {
         var serviceID: String
         var weight: Int
         var previousWeight: Int?
+        /// Why a removed instance left: `deregistered`, `check critical`, `check warning`.
+        var reason: String?
         var index: UInt64
+        var time: String
+    }
+
+    struct NoticeJSON: Encodable {
+        var event: String
+        var message: String
+        var code: String?
+        var severity: String?
+        var index: UInt64?
         var time: String
     }
 
@@ -190,21 +201,40 @@ enum DiscoverCommand {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 var known = first.instances
+                var said = Set(RegistrationLint.check(first.instances).map(\.message))
+                func apply(_ instances: [Instance], index: UInt64) async {
+                    let change = InstanceSetChange(from: known, to: instances)
+                    known = instances
+                    guard !change.isEmpty else { return }
+                    let reasons = await Self.reasons(for: change.removed, client: client, query: query)
+                    printChange(change, reasons: reasons, index: index, json: asJSON)
+                    if instances.isEmpty, !change.removed.isEmpty {
+                        notice("no passing instance of \(query.service) is left: every client of it fails now", event: "empty", index: index, json: asJSON)
+                    }
+                    // The lint again: a change is exactly when a weight-0 or GCD-breaking registration appears.
+                    for finding in RegistrationLint.check(instances) where !said.contains(finding.message) {
+                        said.insert(finding.message)
+                        let prefix = finding.severity == .fleetBreaking ? "FLEET-BREAKING: " : ""
+                        if asJSON {
+                            Output.out(json(NoticeJSON(event: "lint", message: finding.message, code: finding.code.rawValue,
+                                                       severity: finding.severity.rawValue, index: index, time: timestamp())))
+                        } else {
+                            Output.err("\(clock()) lint: \(prefix)\(finding.message)")
+                        }
+                    }
+                    said = said.intersection(RegistrationLint.check(instances).map(\.message))
+                }
                 for await event in client.watch(query, wait: wait) {
                     switch event {
                     case .initial(let instances, let index):
                         // The watch's own first answer: report what changed since the table.
-                        let change = InstanceSetChange(from: known, to: instances)
-                        known = instances
-                        if !change.isEmpty { printChange(change, index: index, json: asJSON) }
+                        await apply(instances, index: index)
                     case .changed(_, let instances, let index):
-                        let change = InstanceSetChange(from: known, to: instances)
-                        known = instances
-                        printChange(change, index: index, json: asJSON)
+                        await apply(instances, index: index)
                     case .failed(let error, let retryIn):
-                        Output.err("mindalpha-pool: \(error) (retrying in \(formatDuration(retryIn)); keeping the last \(Output.count(known.count, "instance")))")
+                        Output.err("\(clock()) mindalpha-pool: \(error) (retrying in \(formatDuration(retryIn)); keeping the last \(Output.count(known.count, "instance")))")
                     case .recovered:
-                        Output.err("mindalpha-pool: consul answers again")
+                        Output.err("\(clock()) mindalpha-pool: consul answers again")
                     }
                 }
             }
@@ -215,22 +245,64 @@ enum DiscoverCommand {
         return .interrupted
     }
 
-    static func printChange(_ change: InstanceSetChange, index: UInt64, json asJSON: Bool) {
-        let time = ISO8601DateFormatter().string(from: Date())
+    /// Why instances left the passing set: still registered with a failing check, or gone (one extra, non-blocking
+    /// query for all instances, made only when some left).
+    static func reasons(for removed: [Instance], client: ConsulClient, query: HealthQuery) async -> [String: String] {
+        guard !removed.isEmpty else { return [:] }
+        var all = query
+        all.passingOnly = false
+        all.index = nil
+        let everyone = (try? await client.health(all))?.instances ?? []
+        var reasons: [String: String] = [:]
+        for instance in removed {
+            if let still = everyone.first(where: { $0.serviceID == instance.serviceID }) {
+                reasons[instance.serviceID] = still.status == .passing ? "now filtered out" : "check \(still.status.rawValue)"
+            } else if !everyone.isEmpty || removed.count > 0 {
+                reasons[instance.serviceID] = "deregistered"
+            }
+        }
+        return reasons
+    }
+
+    /// `12:34:56.789`: when a watch line was printed (local time).
+    static func clock() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss.SSS"
+        return f.string(from: Date())
+    }
+
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    static func notice(_ message: String, event: String, index: UInt64?, json asJSON: Bool) {
+        if asJSON {
+            Output.out(json(NoticeJSON(event: event, message: message, index: index, time: timestamp())))
+        } else {
+            Output.out("\(clock()) ! \(message)")
+        }
+    }
+
+    static func printChange(_ change: InstanceSetChange, reasons: [String: String] = [:], index: UInt64, json asJSON: Bool) {
+        let time = timestamp()
+        let at = clock()
         for i in change.added {
             Output.out(asJSON
                 ? json(ChangeJSON(event: "added", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
-                : "+ \(i.address) weight \(i.weight) (\(i.serviceID))")
+                : "\(at) + \(i.address) weight \(i.weight) (\(i.serviceID))")
         }
         for i in change.removed {
+            let reason = reasons[i.serviceID]
             Output.out(asJSON
-                ? json(ChangeJSON(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
-                : "- \(i.address) weight \(i.weight) (\(i.serviceID))")
+                ? json(ChangeJSON(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, reason: reason, index: index, time: time))
+                : "\(at) - \(i.address) weight \(i.weight) (\(i.serviceID))" + (reason.map { ": \($0)" } ?? ""))
         }
         for r in change.reweighted {
             Output.out(asJSON
                 ? json(ChangeJSON(event: "reweighted", address: r.after.address, serviceID: r.after.serviceID, weight: r.after.weight, previousWeight: r.before.weight, index: index, time: time))
-                : "~ \(r.after.address) weight \(r.before.weight) → \(r.after.weight) (\(r.after.serviceID))")
+                : "\(at) ~ \(r.after.address) weight \(r.before.weight) → \(r.after.weight) (\(r.after.serviceID))")
         }
     }
 }

@@ -175,14 +175,35 @@ import TestSupport
         }
     }
 
-    @Test func watchTextLines() async throws {
+    @Test func watchTextLinesSayWhenWhyAndWhatTheLintFinds() async throws {
         try await withDevAgent { agent, client in
             try await Self.fleet(client)
             let watch = try Tool.start(["discover", "-s", "ms-serving", "--consul", agent.address, "--watch"])
             _ = try watch.lines(5)
             try await Task.sleep(for: .milliseconds(200))
+            func line(_ n: Int) throws -> String {
+                let text = try watch.lines(n).last!
+                // Each line starts with the time it was printed.
+                #expect(text.range(of: #"^\d\d:\d\d:\d\d\.\d\d\d "#, options: .regularExpression) != nil, "\(text)")
+                return String(text.dropFirst(13))
+            }
             try await Self.register(client, "ms-2", "10.0.0.2", factor: "100")
-            #expect(try watch.lines(6).last == "~ 10.0.0.2:9000 weight 200 → 100 (ms-2)")
+            #expect(try line(6) == "~ 10.0.0.2:9000 weight 200 → 100 (ms-2)")
+            try await client.updateTTL(checkID: "service:ms-1", status: .critical)
+            #expect(try line(7) == "- 10.0.0.1:9000 weight 100 (ms-1): check critical")
+            try await client.deregister(serviceID: "ms-3")
+            #expect(try line(8) == "- 10.0.0.3:9000 weight 100 (ms-3): deregistered")
+            // A registration the Go client mishandles shows up with the change that brings it.
+            try await Self.register(client, "ms-4", "10.0.0.4", factor: "1.5")
+            #expect(try line(9) == "+ 10.0.0.4:9000 weight 0 (ms-4)")
+            let deadline = Date().addingTimeInterval(10)
+            while !watch.stderr.contains("lint: "), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(watch.stderr.contains("balanceFactor") && watch.stderr.contains("1.5"), "\(watch.stderr)")
+            try await client.deregister(serviceID: "ms-2")
+            _ = try watch.lines(10)
+            try await client.deregister(serviceID: "ms-4")
+            _ = try watch.lines(11)
+            #expect(try line(12) == "! no passing instance of ms-serving is left: every client of it fails now")
             #expect(try watch.stop(SIGINT) == 130)
         }
     }

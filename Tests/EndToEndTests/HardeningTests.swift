@@ -169,3 +169,19 @@ import TestSupport
         #expect(breached.status == 0 || breached.status == 2)  // parsed either way: no usage error
     }
 }
+
+extension HardeningTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script (util-linux) for a terminal"))
+    func aDumbTerminalGetsNoEscapeSequences() throws {
+        let (server, ports) = try BenchTests.serve(1)
+        defer { _ = try? server.stop() }
+        // `script` gives bench a terminal; the progress line shows after a second.
+        func run(term: String) throws -> String {
+            let r = try Tool.shell("TERM=\(term) script -qfec '\"$BIN\" bench --target 127.0.0.1:\(ports[0]) --conns 1 -d 1500ms' /dev/null")
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout
+        }
+        #expect(try run(term: "xterm").contains("\u{1B}["))  // a capable terminal gets the progress line
+        #expect(!(try run(term: "dumb")).contains("\u{1B}"))
+    }
+}
