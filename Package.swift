@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "MindAlphaServer", targets: ["MindAlphaServer"]),
         .library(name: "MindAlphaPool", targets: ["MindAlphaPool"]),
         .library(name: "ConsulDevAgent", targets: ["ConsulDevAgent"]),
+        // What the libFuzzer harness in Tests/Fuzz drives (make fuzz).
+        .library(name: "MindAlphaFuzz", targets: ["MindAlphaFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -74,6 +76,22 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        // The fuzz targets: every decoder of what a peer, a file or a user wrote, fed arbitrary bytes. Driven by
+        // libFuzzer from Tests/Fuzz (make fuzz); their corpus is replayed by FuzzCorpusTests (make test).
+        .target(
+            name: "MindAlphaFuzz",
+            dependencies: [
+                "MindAlphaWire",
+                "MindAlphaPool",
+                "ConsulDevAgent",
+                "CommandLineKit",
+                "MindAlphaREPL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // GNU readline (libreadline-dev), for the REPL.
@@ -142,6 +160,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["MindAlphaFuzz"]),
         .testTarget(
             name: "REPLTests",
             dependencies: [

@@ -4,9 +4,9 @@ import NIOHTTP1
 
 /// One HTTP connection to the agent: collects each request, routes it, writes the answer (later, for a
 /// blocking query).
-final class AgentHTTPHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+package final class AgentHTTPHandler: ChannelInboundHandler {
+    package typealias InboundIn = HTTPServerRequestPart
+    package typealias OutboundOut = HTTPServerResponsePart
 
     private let router: AgentRouter
     private var head: HTTPRequestHead?
@@ -14,9 +14,9 @@ final class AgentHTTPHandler: ChannelInboundHandler {
     private var pending: UInt64?  // a blocking query's waiter token
     private var pendingService: String?
 
-    init(router: AgentRouter) { self.router = router }
+    package init(router: AgentRouter) { self.router = router }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case let .head(h):
             head = h
@@ -32,7 +32,7 @@ final class AgentHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         if let token = pending, let service = pendingService { router.state.cancelWaiter(token, service: service) }
         pending = nil
         context.fireChannelInactive()

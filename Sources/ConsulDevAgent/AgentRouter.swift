@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// Routes requests to the endpoints, answering as real Consul does: paths, methods, query parameters, status
 /// codes, error texts and the `X-Consul-*` headers on every read.
-final class AgentRouter: Sendable {
+package final class AgentRouter: Sendable {
     let state: AgentState
     let checks: CheckRunner
     /// With a token set, ACLs are on with default policy deny: that token may do anything, no token is anonymous

@@ -71,6 +71,15 @@ public final class ConsulDevAgent: Sendable {
     }
 }
 
+extension ConsulDevAgent {
+    /// A router over a fresh in-memory catalog, as ``start(host:port:nodeName:datacenter:aclToken:)`` makes for its
+    /// connections: for driving the agent's request handling without a socket (the fuzz targets).
+    package static func makeRouter(group: EventLoopGroup, aclToken: String? = nil) -> AgentRouter {
+        let state = AgentState(nodeName: "consul-dev", datacenter: "dc1", address: "127.0.0.1")
+        return AgentRouter(state: state, checks: CheckRunner(state: state, group: group), aclToken: aclToken)
+    }
+}
+
 public enum ConsulDevAgentError: Error, CustomStringConvertible {
     case cannotListen(String, reason: String)
 

@@ -112,6 +112,29 @@ public final class REPLSession: @unchecked Sendable {
         }
     }
 
+    struct Problem: Error { var message: String }
+
+    /// The largest body a request can carry: the frame limit less the 8 meta bytes.
+    static let maxBody = FrameParser.defaultMaxFrameSize - FrameHeader.metaSize
+
+    /// A file's bytes as a request body: not a directory, and never more than a frame holds (so `/dev/zero` is
+    /// refused, not read forever).
+    static func readBody(_ path: String) -> Result<Data, Problem> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return .failure(Problem(message: "cannot read '\(path)': no such file"))
+        }
+        guard !isDirectory.boolValue else { return .failure(Problem(message: "'\(path)' is a directory, not a body")) }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return .failure(Problem(message: "cannot read '\(path)'")) }
+        defer { try? handle.close() }
+        var data = Data()
+        while data.count <= maxBody {
+            guard let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty else { return .success(data) }
+            data.append(chunk)
+        }
+        return .failure(Problem(message: "'\(path)' is larger than a request can carry (\(maxBody) bytes)"))
+    }
+
     static func split(_ text: String) -> (String, String) {
         guard let space = text.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return (text, "") }
         return (String(text[..<space]), text[space...].trimmingCharacters(in: .whitespaces))
@@ -144,8 +167,10 @@ public final class REPLSession: @unchecked Sendable {
             body = ByteBuffer(bytes: bytes)
         } else if rest.hasPrefix("@") {
             let path = String(rest.dropFirst())
-            guard let handle = FileHandle(forReadingAtPath: path) else { return .failure("cannot read '\(path)'", command: "send") }
-            body = ByteBuffer(bytes: handle.readDataToEndOfFile())
+            switch Self.readBody(path) {
+            case let .success(bytes): body = ByteBuffer(bytes: bytes)
+            case let .failure(problem): return .failure(problem.message, command: "send")
+            }
         } else {
             body = ByteBuffer(string: rest)
         }

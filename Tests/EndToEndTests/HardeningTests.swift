@@ -185,3 +185,13 @@ extension HardeningTests {
         #expect(!(try run(term: "dumb")).contains("\u{1B}"))
     }
 }
+
+extension HardeningTests {
+    @Test func theREPLReadsABodyFileOnlyAsFarAsAFrameHolds() throws {
+        let r = try Tool.run(["repl", "--target", "127.0.0.1:9"], input: "send @/dev/zero\nsend @/tmp\n", timeout: 30)
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("'/dev/zero' is larger than a request can carry"))
+        #expect(r.stdout.contains("'/tmp' is a directory, not a body"))
+        Self.expectClean(r)
+    }
+}

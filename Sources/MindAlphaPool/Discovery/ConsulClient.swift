@@ -46,15 +46,15 @@ public final class ConsulClient: Sendable {
             timeout += wait + wait / 16
         }
         let (head, body) = try await send(.GET, path, timeout: timeout)
-        let entries: [ConsulWire.ServiceEntry]
+        let instances: [Instance]
         do {
-            entries = try JSONDecoder().decode([ConsulWire.ServiceEntry].self, from: body)
+            instances = try ConsulWire.instances(fromHealthJSON: body)
         } catch {
             throw .malformed(address: settings.hostPort, path: path, reason: Self.describe(decoding: error))
         }
         let headers = head.headers
         return HealthResult(
-            instances: entries.map(Instance.init),
+            instances: instances,
             index: headers.first(name: "X-Consul-Index").flatMap(UInt64.init) ?? 0,
             knownLeader: headers.first(name: "X-Consul-KnownLeader") == "true",
             lastContactMilliseconds: headers.first(name: "X-Consul-LastContact").flatMap(Int.init) ?? 0)

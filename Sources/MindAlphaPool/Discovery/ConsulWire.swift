@@ -1,5 +1,7 @@
+import Foundation
+
 /// The parts of Consul's JSON the client reads (field names as Consul writes them; the rest is ignored).
-enum ConsulWire {
+package enum ConsulWire {
     struct ServiceEntry: Decodable {
         var Node: Node
         var Service: Service
@@ -31,6 +33,13 @@ enum ConsulWire {
         var Name: String
         var Status: String
         var Output: String?
+    }
+}
+
+extension ConsulWire {
+    /// The instances in the body of `GET /v1/health/service/<name>`, as the client reads them.
+    package static func instances(fromHealthJSON body: Data) throws -> [Instance] {
+        try JSONDecoder().decode([ServiceEntry].self, from: body).map(Instance.init)
     }
 }
 

@@ -1,0 +1,19 @@
+import Foundation
+import MindAlphaFuzz
+
+/// The target this run fuzzes, from `MINDALPHA_FUZZ_TARGET` (a `FuzzTarget` raw value).
+let target: FuzzTarget = {
+    let name = ProcessInfo.processInfo.environment["MINDALPHA_FUZZ_TARGET"] ?? ""
+    guard let target = FuzzTarget(rawValue: name) else {
+        FileHandle.standardError.write(Data("set MINDALPHA_FUZZ_TARGET to one of: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+        exit(64)
+    }
+    return target
+}()
+
+/// libFuzzer's entry: one input.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    target.run(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
