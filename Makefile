@@ -6,7 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -enforce-exclusivity=unchecked --scratch-path .build-release
 RELEASE_BIN = .build-release/release/mindalpha-pool
 
-.PHONY: all bootstrap build release demo test tsan install uninstall perf refload clean
+.PHONY: all bootstrap build release demo test tsan asan fuzz install uninstall perf refload clean
 
 all: build
 
@@ -32,6 +32,16 @@ test:
 tsan:
 	@scripts/bootstrap.sh --tests
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter PoolTests
+
+# The library, server and agent tests under AddressSanitizer (a separate build folder).
+asan:
+	@scripts/bootstrap.sh --tests
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan --filter 'PoolTests|MindAlphaServerTests|DiscoveryTests|MindAlphaWireTests|LoadTests|SchedulingTests|FuzzCorpusTests'
+
+# libFuzzer over every decoder (scripts/fuzz.sh): FUZZ_RUNS runs or FUZZ_SECONDS each, failing on any crash.
+fuzz:
+	@scripts/bootstrap.sh --tests
+	scripts/fuzz.sh
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -65,4 +75,4 @@ $(REFLOAD)/%: scripts/refload/%.c
 	cc -O2 -Wall -o $@ $<
 
 clean:
-	rm -rf .build .build-release .build-tsan .build-refload
+	rm -rf .build .build-release .build-tsan .build-asan .build-fuzz .build-refload

@@ -2,27 +2,22 @@ import Foundation
 import MindAlphaPool
 import NIOSSL
 import Testing
+import TestSupport
 
 /// Consul over https: a self-signed certificate made with openssl (installed by scripts/bootstrap.sh --tests).
 @Suite struct ConsulTLSTests {
-    static func certificate() throws -> (dir: URL, cert: String, key: String) {
+    static func certificate() async throws -> (dir: URL, cert: String, key: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("consul-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "openssl could not make a certificate (run scripts/bootstrap.sh --tests)")
+        let made = try await Tool.exec("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                                                  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(made.status == 0, "openssl could not make a certificate (run scripts/bootstrap.sh --tests)")
         return (dir, cert, key)
     }
 
     func withTLSServer(_ body: (Int, String) async throws -> Void) async throws {
-        let (dir, cert, key) = try Self.certificate()
+        let (dir, cert, key) = try await Self.certificate()
         defer { try? FileManager.default.removeItem(at: dir) }
         let tls = try NIOSSLContext(configuration: .makeServerConfiguration(
             certificateChain: NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))

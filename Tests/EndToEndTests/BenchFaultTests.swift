@@ -52,8 +52,8 @@ extension BenchTests {
 
     @Test(arguments: Fault.allCases)
     func aMisbehavingInstanceIsEjectedAndTheHealthyOneKeepsItsThroughput(_ fault: Fault) async throws {
-        let (server, ports) = try Self.serve(1)
-        defer { _ = try? server.stop() }
+        let (server, ports) = try await Self.serve(1)
+        defer { server.terminate() }
         let healthy = "127.0.0.1:\(ports[0])"
         let common = ["--conns", "4", "--duration", "3s", "--timeout", "300ms", "--json"]
         let bad = try await fault.start()
@@ -62,9 +62,9 @@ extension BenchTests {
         var r: BenchReport
         var took: TimeInterval
         repeat {
-            let alone = try Self.report(try Tool.run(["bench", "--target", healthy] + common))
+            let alone = try Self.report(try await Tool.run(["bench", "--target", healthy] + common))
             let started = Date()
-            r = try Self.report(try Tool.run(["bench", "--target", healthy, "--target", "127.0.0.1:\(bad.port)"] + common))
+            r = try Self.report(try await Tool.run(["bench", "--target", healthy, "--target", "127.0.0.1:\(bad.port)"] + common))
             took = Date().timeIntervalSince(started)
             pairs.append((alone.ok, r.instances.first { $0.address == healthy }?.ok ?? 0))
         } while Double(pairs.last!.beside) < 0.8 * Double(pairs.last!.alone) && pairs.count < 2
@@ -84,17 +84,17 @@ extension BenchTests {
 
 extension BenchTests {
     @Test func outlierDetectionFollowsItsFlags() async throws {
-        let (server, ports) = try Self.serve(1)
-        defer { _ = try? server.stop() }
+        let (server, ports) = try await Self.serve(1)
+        defer { server.terminate() }
         let silent = try await ScriptedServer.mute()
         let base = ["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(silent.port)", "--conns", "2",
                     "--duration", "1s", "--timeout", "200ms", "--json"]
-        let off = try Self.report(try Tool.run(base + ["--eject-after", "0", "--eject-rate", "0"]))
+        let off = try Self.report(try await Tool.run(base + ["--eject-after", "0", "--eject-rate", "0"]))
         #expect(!off.events.contains { $0.kind == "ejected" })
         #expect(off.errors["timeout", default: 0] > 0)
-        let none = try Self.report(try Tool.run(base + ["--max-ejected", "0"]))
+        let none = try Self.report(try await Tool.run(base + ["--max-ejected", "0"]))
         #expect(!none.events.contains { $0.kind == "ejected" } && none.events.contains { $0.kind == "not_ejected" })
-        let usage = try Tool.run(base + ["--max-ejected", "2"])
+        let usage = try await Tool.run(base + ["--max-ejected", "2"])
         #expect(usage.status == 64 && usage.stderr.contains("--max-ejected"))
         await silent.stop()
     }

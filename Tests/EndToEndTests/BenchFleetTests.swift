@@ -8,12 +8,12 @@ import TestSupport
 /// The fleet around the pool going wrong, or the client itself: ten thousand connections, a low open-file limit,
 /// a Consul that restarts empty or with the index it had.
 extension BenchTests {
-    @Test func aHundredInstancesTimesAHundredConnectionsOpenWithTheDefaultFlags() throws {
-        let (server, ports) = try Self.serve(100, [])
-        defer { _ = try? server.stop() }
+    @Test func aHundredInstancesTimesAHundredConnectionsOpenWithTheDefaultFlags() async throws {
+        let (server, ports) = try await Self.serve(100, [])
+        defer { server.terminate() }
         let targets = ports.flatMap { ["--target", "127.0.0.1:\($0)"] }
         // An open loop the debug build can carry: the point is the 10,000 connects, with the default timeouts.
-        let result = try Tool.run(["bench", "--conns", "100", "--rate", "5k", "--duration", "2s", "--json"] + targets, timeout: 120)
+        let result = try await Tool.run(["bench", "--conns", "100", "--rate", "5k", "--duration", "2s", "--json"] + targets, timeout: 120)
         let r = try Self.report(result)
         #expect(r.connections == BenchReport.Connections(wanted: 10_000, open: 10_000, opened: 10_000, failed: 0, clientLimited: 0))
         #expect(r.errors.isEmpty && r.ok == 10_000, "\(r.errors)")
@@ -21,11 +21,11 @@ extension BenchTests {
         Self.expectAddsUp(r)
     }
 
-    @Test func aLowOpenFileLimitIsThisClientsErrorAndEjectsNoInstance() throws {
-        let (server, ports) = try Self.serve(3)
-        defer { _ = try? server.stop() }
+    @Test func aLowOpenFileLimitIsThisClientsErrorAndEjectsNoInstance() async throws {
+        let (server, ports) = try await Self.serve(3)
+        defer { server.terminate() }
         let targets = ports.map { "--target 127.0.0.1:\($0)" }.joined(separator: " ")
-        let result = try Tool.shell("ulimit -n 256 && exec \"$BIN\" bench \(targets) --conns 100 --duration 1s --json")
+        let result = try await Tool.shell("ulimit -n 256 && exec \"$BIN\" bench \(targets) --conns 100 --duration 1s --json")
         #expect(result.status == 1)
         #expect(result.stderr.contains("connections asked for could not be opened on this client's own limits: too many open files"))
         let r = try BenchReport.decode(Data(result.stdout.utf8))
@@ -69,7 +69,7 @@ extension BenchTests {
         let client = try ConsulClient(settings: ConsulSettings(hostPort: second.address))
         for port in ports { try await client.updateTTL(checkID: "ttl-\(port)", status: .passing) }
         try await client.shutdown()
-        try bench.wait(timeout: 30)
+        try await bench.wait(timeout: 30)
         #expect(bench.process.terminationStatus == 0, "\(bench.stderr)")
         let r = try BenchReport.decode(Data(bench.stdout.utf8))
         #expect(r.errors.isEmpty && r.unplaced == 0, "\(r.errors)")
@@ -95,7 +95,7 @@ extension BenchTests {
         }
         let index = try await register(on: first)
         let watch = try Tool.start(["discover", "--service", "ms-serving", "--consul", proxy.address, "--watch"])
-        _ = try watch.lines(1)
+        _ = try await watch.lines(1)
         proxy.cut()
         try await first.shutdown()
         try await Self.waitFor(watch, toSay: "retrying in", within: 10)
@@ -103,7 +103,7 @@ extension BenchTests {
         #expect(try await register(on: second) == index)  // the very index the watch last saw
         proxy.restore(to: second.port)
         try await Self.waitFor(watch, toSay: "consul answers again", within: 10)
-        #expect(try watch.stop(SIGINT) == 130)
+        #expect(try await watch.stop(SIGINT) == 130)
         await proxy.stop()
         try await second.shutdown()
     }

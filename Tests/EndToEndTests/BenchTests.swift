@@ -7,9 +7,9 @@ import TestSupport
 /// `mindalpha-pool bench`, `report merge` and `demo` as processes, against `serve` on free ports.
 @Suite(.serialized) struct BenchTests {
     /// `serve --port 0 --instances n` and its ports.
-    static func serve(_ count: Int, _ extra: [String] = []) throws -> (Tool.Running, [Int]) {
+    static func serve(_ count: Int, _ extra: [String] = []) async throws -> (Tool.Running, [Int]) {
         let server = try Tool.start(["serve", "--port", "0", "--instances", String(count), "--threads", "1"] + extra)
-        return (server, try ServeTests.ports(try server.lines(count)))
+        return (server, try await ServeTests.ports(try await server.lines(count)))
     }
 
     static func report(_ result: Tool.Result, sourceLocation: SourceLocation = #_sourceLocation) throws -> BenchReport {
@@ -20,11 +20,11 @@ import TestSupport
         return try BenchReport.decode(Data(result.stdout.utf8))
     }
 
-    @Test func closedLoopSharesFollowTheWeightsAndTheJSONHasItsKeys() throws {
-        let (server, ports) = try Self.serve(3)
-        defer { _ = try? server.stop() }
+    @Test func closedLoopSharesFollowTheWeightsAndTheJSONHasItsKeys() async throws {
+        let (server, ports) = try await Self.serve(3)
+        defer { server.terminate() }
         let targets = zip(ports, [100, 200, 300]).flatMap { ["--target", "127.0.0.1:\($0)@\($1)"] }
-        let result = try Tool.run(["bench", "--conns", "4", "--requests", "6000", "--json"] + targets)
+        let result = try await Tool.run(["bench", "--conns", "4", "--requests", "6000", "--json"] + targets)
         let report = try Self.report(result)
         #expect(report.mode == "closed" && report.requests == 6000 && report.ok == 6000 && report.errorRate == 0)
         #expect(report.rps > 0 && report.latency.p50 > 0 && report.latency.p99 >= report.latency.p50)
@@ -46,15 +46,15 @@ import TestSupport
         #expect(result.stderr.isEmpty)  // no progress lines when stderr is not a terminal
     }
 
-    @Test func predictionRequestsCountAnswersWithoutScoresAsErrorsAndLatencyShows() throws {
-        let (server, ports) = try Self.serve(1, ["--latency", "2ms", "--error-rate", "0.2"])
-        defer { _ = try? server.stop() }
+    @Test func predictionRequestsCountAnswersWithoutScoresAsErrorsAndLatencyShows() async throws {
+        let (server, ports) = try await Self.serve(1, ["--latency", "2ms", "--error-rate", "0.2"])
+        defer { server.terminate() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try "user_id\ncreative_id\n".write(to: dir.appendingPathComponent("columns"), atomically: true, encoding: .utf8)
         try "265366bf\u{2}b1feb7c7\u{1}abc\n".write(to: dir.appendingPathComponent("rows"), atomically: true, encoding: .utf8)
-        let report = try Self.report(try Tool.run([
+        let report = try Self.report(try await Tool.run([
             "bench", "--target", "127.0.0.1:\(ports[0])", "--conns", "8", "--requests", "2000", "--json",
             "--model", "demo_model", "--features", dir.appendingPathComponent("rows").path,
             "--columns", dir.appendingPathComponent("columns").path,
@@ -65,10 +65,10 @@ import TestSupport
         #expect(report.latency.p50 >= 2000)
     }
 
-    @Test func openLoopHoldsTheRateAndReportsBothLatencies() throws {
-        let (server, ports) = try Self.serve(1)
-        defer { _ = try? server.stop() }
-        let report = try Self.report(try Tool.run([
+    @Test func openLoopHoldsTheRateAndReportsBothLatencies() async throws {
+        let (server, ports) = try await Self.serve(1)
+        defer { server.terminate() }
+        let report = try Self.report(try await Tool.run([
             "bench", "--target", "127.0.0.1:\(ports[0])", "--rate", "400", "--duration", "2s", "--json",
         ]))
         #expect(report.mode == "open" && report.targetRps == 400)
@@ -77,57 +77,57 @@ import TestSupport
         #expect(report.latency.p50 >= report.latencyUncorrected!.p50)
     }
 
-    @Test func failIfBreachesExitTwoAfterTheReportAndUnknownMetricsAreUsageErrors() throws {
-        let (server, ports) = try Self.serve(1)
-        defer { _ = try? server.stop() }
+    @Test func failIfBreachesExitTwoAfterTheReportAndUnknownMetricsAreUsageErrors() async throws {
+        let (server, ports) = try await Self.serve(1)
+        defer { server.terminate() }
         let target = ["--target", "127.0.0.1:\(ports[0])", "--requests", "500", "--conns", "2"]
-        let breached = try Tool.run(["bench"] + target + ["--fail-if", "p99>1us", "--fail-if", "errors>0.1%"])
+        let breached = try await Tool.run(["bench"] + target + ["--fail-if", "p99>1us", "--fail-if", "errors>0.1%"])
         #expect(breached.status == 2)
         #expect(breached.stdout.contains("requests  500"))
         #expect(breached.stderr.contains("--fail-if p99>1us breached"))
         #expect(!breached.stderr.contains("errors>0.1%"))
-        let held = try Tool.run(["bench"] + target + ["--fail-if", "p99>10s", "--fail-if", "rps<1", "--fail-if", "share-deviation>5%"])
+        let held = try await Tool.run(["bench"] + target + ["--fail-if", "p99>10s", "--fail-if", "rps<1", "--fail-if", "share-deviation>5%"])
         #expect(held.status == 0, "\(held.stderr)")
-        let unknown = try Tool.run(["bench"] + target + ["--fail-if", "p98>1ms"])
+        let unknown = try await Tool.run(["bench"] + target + ["--fail-if", "p98>1ms"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("unknown metric 'p98'"))
         #expect(unknown.stdout.isEmpty)
     }
 
-    @Test func mergedReportsAddUpToTheirRuns() throws {
-        let (server, ports) = try Self.serve(2)
-        defer { _ = try? server.stop() }
+    @Test func mergedReportsAddUpToTheirRuns() async throws {
+        let (server, ports) = try await Self.serve(2)
+        defer { server.terminate() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("merge-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         var reports: [BenchReport] = []
         for (i, requests) in [700, 300].enumerated() {
-            let result = try Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(ports[1])",
+            let result = try await Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(ports[1])",
                                        "--requests", String(requests), "--conns", "2", "--json"])
             try result.stdout.write(to: dir.appendingPathComponent("\(i).json"), atomically: true, encoding: .utf8)
             reports.append(try Self.report(result))
         }
-        let merged = try Self.report(try Tool.run(["report", "merge", dir.appendingPathComponent("0.json").path,
+        let merged = try Self.report(try await Tool.run(["report", "merge", dir.appendingPathComponent("0.json").path,
                                                    dir.appendingPathComponent("1.json").path, "--json"]))
         #expect(merged.runs == 2 && merged.requests == 1000 && merged.ok == 1000)
         #expect(merged.histogram.reduce(0) { $0 + $1[1] } == 1000)
         #expect(merged.instances.reduce(0) { $0 + $1.requests } == 1000)
         #expect(merged.latency.max == max(reports[0].latency.max, reports[1].latency.max))
-        let text = try Tool.run(["report", "merge", dir.appendingPathComponent("0.json").path])
+        let text = try await Tool.run(["report", "merge", dir.appendingPathComponent("0.json").path])
         #expect(text.status == 0 && text.stdout.contains("requests  700"))
-        let bad = try Tool.run(["report", "merge", "/dev/null"])
+        let bad = try await Tool.run(["report", "merge", "/dev/null"])
         #expect(bad.status == 1 && bad.stderr.contains("is not a bench --json report"))
     }
 
     @Test func anInstanceKilledMidRunIsReportedAndTheRunCompletes() async throws {
-        let (steady, steadyPorts) = try Self.serve(1)
-        let (doomed, doomedPorts) = try Self.serve(1)
-        defer { _ = try? steady.stop() }
+        let (steady, steadyPorts) = try await Self.serve(1)
+        let (doomed, doomedPorts) = try await Self.serve(1)
+        defer { steady.terminate() }
         let bench = try Tool.start(["bench", "--target", "127.0.0.1:\(steadyPorts[0])", "--target", "127.0.0.1:\(doomedPorts[0])",
                                     "--conns", "4", "--duration", "3s", "--json"])
         try await Task.sleep(for: .seconds(1))
         kill(doomed.process.processIdentifier, SIGKILL)
-        try bench.wait(timeout: 30)
+        try await bench.wait(timeout: 30)
         #expect(bench.process.terminationStatus == 0)
         let report = try BenchReport.decode(Data(bench.stdout.utf8))
         let dead = try #require(report.instances.first { $0.address == "127.0.0.1:\(doomedPorts[0])" })
@@ -139,7 +139,7 @@ import TestSupport
 
     @Test func aDeadFleetIsReportedAndExitsOneWithoutSpinning() async throws {
         let port = try await ScriptedServer.closedPort()
-        let result = try Tool.run(["bench", "--target", "127.0.0.1:\(port)", "--conns", "2", "--duration", "1s", "--json"])
+        let result = try await Tool.run(["bench", "--target", "127.0.0.1:\(port)", "--conns", "2", "--duration", "1s", "--json"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("no request succeeded: 127.0.0.1:\(port): cannot connect (connection refused)"))
         let report = try BenchReport.decode(Data(result.stdout.utf8))
@@ -147,8 +147,8 @@ import TestSupport
     }
 
     @Test func instancesJoiningAndLeavingConsulMidRunAreFollowedAndReported() async throws {
-        let (server, ports) = try Self.serve(2)
-        defer { _ = try? server.stop() }
+        let (server, ports) = try await Self.serve(2)
+        defer { server.terminate() }
         try await withDevAgent { agent, client in
             func register(_ port: Int, weight: Int = 100) async throws {
                 try await client.register(ServiceRegistration(
@@ -165,7 +165,7 @@ import TestSupport
             try await register(ports[1], weight: 300)
             try await Task.sleep(for: .milliseconds(500))
             try await client.deregister(serviceID: "ms-\(ports[0])")
-            try bench.wait(timeout: 30)
+            try await bench.wait(timeout: 30)
             #expect(bench.process.terminationStatus == 0, "\(bench.stderr)")
             let report = try BenchReport.decode(Data(bench.stdout.utf8))
             let events = report.events.map { "\($0.at) \($0.kind) \($0.instance ?? "-") \($0.message)" }
@@ -190,7 +190,7 @@ import TestSupport
         while consul.connections == 0, bench.process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         let signalled = Date()
         kill(bench.process.processIdentifier, SIGINT)
-        try bench.wait(timeout: 10)
+        try await bench.wait(timeout: 10)
         #expect(Date().timeIntervalSince(signalled) < 0.5)
         #expect(bench.process.terminationStatus == 130)
         let report = try BenchReport.decode(Data(bench.stdout.utf8))
@@ -199,8 +199,8 @@ import TestSupport
         await consul.stop()
     }
 
-    @Test func demoRunsEveryStepAndExitsZero() throws {
-        let result = try Tool.run(["demo", "--duration", "1s"], timeout: 60)
+    @Test func demoRunsEveryStepAndExitsZero() async throws {
+        let result = try await Tool.run(["demo", "--duration", "1s"], timeout: 60)
         #expect(result.status == 0, "\(result.stderr)")
         for heading in ["== mindalpha-pool discover", "== mindalpha-pool schedule", "== mindalpha-pool bench"] {
             #expect(result.stdout.contains(heading))

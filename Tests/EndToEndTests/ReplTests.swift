@@ -4,22 +4,22 @@ import TestSupport
 
 /// `mindalpha-pool repl` as a script (stdin a pipe) and as a person uses it (a terminal, through tmux).
 @Suite(.serialized) struct ReplTests {
-    @Test func aScriptOnStdinPrintsOneJSONLinePerCommandAndFailsIfAnyCommandFailed() throws {
-        let (server, ports) = try BenchTests.serve(1)
-        defer { _ = try? server.stop() }
+    @Test func aScriptOnStdinPrintsOneJSONLinePerCommandAndFailsIfAnyCommandFailed() async throws {
+        let (server, ports) = try await BenchTests.serve(1)
+        defer { server.terminate() }
         let target = ["repl", "--target", "127.0.0.1:\(ports[0])", "--json"]
-        let ok = try Tool.run(target, input: "send hello\npredict demo_model a=1\n")
+        let ok = try await Tool.run(target, input: "send hello\npredict demo_model a=1\n")
         #expect(ok.status == 0, "\(ok.stderr)")
         let lines = ok.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.count == 2)
         #expect(lines[0]?["command"] as? String == "send" && lines[0]?["ok"] as? Bool == true)
         #expect((lines[1]?["scores"] as? [Double])?.count == 1)
         #expect(!ok.stdout.contains(">"))  // no prompt when stdin is not a terminal
-        let failing = try Tool.run(target, input: "send hello\nsned x\nsend again\n")
+        let failing = try await Tool.run(target, input: "send hello\nsned x\nsend again\n")
         #expect(failing.status == 1)
         #expect(failing.stdout.split(separator: "\n").count == 3)  // the session went on after the error
         #expect(failing.stdout.contains("did you mean 'send'"))
-        let text = try Tool.run(["repl", "--target", "127.0.0.1:\(ports[0])"], input: "send hi\nquit\nsend never\n")
+        let text = try await Tool.run(["repl", "--target", "127.0.0.1:\(ports[0])"], input: "send hi\nquit\nsend never\n")
         #expect(text.status == 0 && text.stdout.hasPrefix("127.0.0.1:\(ports[0])  id 2  "))
         #expect(!text.stdout.contains("id 3"))
     }
@@ -99,11 +99,11 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux (scripts/bootstrap.sh --tests)"))
     func inATerminalHistoryCompletionCtrlCAndCtrlDWork() async throws {
-        let (fast, fastPorts) = try BenchTests.serve(1)
-        let (slow, slowPorts) = try BenchTests.serve(1, ["--latency", "3s"])
+        let (fast, fastPorts) = try await BenchTests.serve(1)
+        let (slow, slowPorts) = try await BenchTests.serve(1, ["--latency", "3s"])
         defer {
-            _ = try? fast.stop()
-            _ = try? slow.stop()
+            fast.terminate()
+            slow.terminate()
         }
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("repl-state-\(UUID())")
         defer { try? FileManager.default.removeItem(at: state) }

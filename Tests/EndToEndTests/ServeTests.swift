@@ -17,7 +17,7 @@ import TestSupport
 
     @Test func instancesListenOnConsecutivePortsAndScoreOurRequests() async throws {
         let server = try Tool.start(["serve", "--port", "0", "--instances", "3", "--threads", "1"])
-        let ports = try Self.ports(try server.lines(3))
+        let ports = try await Self.ports(try await server.lines(3))
         #expect(Set(ports).count == 3)
         var b = IndexBatchBuilder()
         b.addColumn("user_id", value: "265366bf", level: 0)
@@ -35,61 +35,50 @@ import TestSupport
         }
         #expect(scores[0].count == 2)
         #expect(scores.allSatisfy { $0 == scores[0] })  // every instance answers the same request the same way
-        #expect(try server.stop(SIGTERM) == 0)
+        #expect(try await server.stop(SIGTERM) == 0)
         #expect(server.stderr.contains("answered 3 requests"))
     }
 
     @Test func sigintDrainsAndExitsZero() async throws {
         let server = try Tool.start(["serve", "--listen", "127.0.0.1:0", "--latency", "300ms", "--threads", "1"])
-        let port = try Self.ports(try server.lines(1))[0]
+        let port = try await Self.ports(try await server.lines(1))[0]
         let client = try await FrameClient.connect(port: port)
         try await client.send(id: 11, body: ByteBuffer(string: "x"))
         try await Task.sleep(for: .milliseconds(50))
         kill(server.process.processIdentifier, SIGINT)
         #expect(try await client.next()?.requestID == 11)  // the answer in preparation still comes
-        try server.wait()
+        try await server.wait()
         #expect(server.process.terminationStatus == 0)
         #expect(server.stderr.contains("SIGINT: draining"))
     }
 
-    @Test func busyPortIsExit1WithWhatToDo() throws {
+    @Test func busyPortIsExit1WithWhatToDo() async throws {
         let first = try Tool.start(["serve", "--listen", "127.0.0.1:0", "--threads", "1"])
-        let port = try Self.ports(try first.lines(1))[0]
-        let second = try Tool.run(["serve", "--listen", "127.0.0.1:\(port)", "--threads", "1"])
+        let port = try await Self.ports(try await first.lines(1))[0]
+        let second = try await Tool.run(["serve", "--listen", "127.0.0.1:\(port)", "--threads", "1"])
         #expect(second.status == 1)
         #expect(second.stderr.hasPrefix("mindalpha-pool: cannot listen on 127.0.0.1:\(port):"))
         #expect(second.stderr.contains("choose another --listen/--port"))
-        #expect(try first.stop() == 0)
+        #expect(try await first.stop() == 0)
     }
 
     /// The project's C reference client (scripts/refload, built here with plain cc) against `serve`.
-    @Test func answersTheCReferenceClient() throws {
+    @Test func answersTheCReferenceClient() async throws {
         let source = Tool.repository.appendingPathComponent("scripts/refload/refclient.c")
         let refclient = FileManager.default.temporaryDirectory.appendingPathComponent("refclient-\(UUID())")
         defer { try? FileManager.default.removeItem(at: refclient) }
-        let build = Process()
-        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["cc", "-O2", "-o", refclient.path, source.path]
-        try build.run()
-        build.waitUntilExit()
-        try #require(build.terminationStatus == 0, "could not build refclient with cc")
+        try #require(try await Tool.exec("cc", ["-O2", "-o", refclient.path, source.path]).status == 0, "could not build refclient with cc")
 
         let server = try Tool.start(["serve", "--port", "0", "--instances", "2", "--threads", "1"])
-        for port in try Self.ports(try server.lines(2)) {
-            let client = Process()
-            client.executableURL = refclient
-            client.arguments = ["-p", "\(port)", "-c", "4", "-d", "0.5", "-w", "0"]
-            let out = Pipe()
-            client.standardOutput = out
-            try client.run()
-            let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            client.waitUntilExit()
-            #expect(client.terminationStatus == 0)
+        for port in try await Self.ports(try await server.lines(2)) {
+            let run = try await Tool.exec(refclient.path, ["-p", "\(port)", "-c", "4", "-d", "0.5", "-w", "0"])
+            let line = run.stdout
+            #expect(run.status == 0)
             #expect(line.contains("errors=0 "), "\(line)")
             let requests = line.split(separator: " ").first { $0.hasPrefix("requests=") }.flatMap { Int($0.dropFirst(9)) } ?? 0
             #expect(requests > 100, "\(line)")
         }
-        #expect(try server.stop() == 0)
+        #expect(try await server.stop() == 0)
     }
 }
 
@@ -99,12 +88,8 @@ import TestSupport
     @Test func theCReferenceServerAnswersAsTheProtocolSays() async throws {
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("refserver-\(UUID())")
         defer { try? FileManager.default.removeItem(at: binary) }
-        let build = Process()
-        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["cc", "-O2", "-o", binary.path, Tool.repository.appendingPathComponent("scripts/refload/refserver.c").path]
-        try build.run()
-        build.waitUntilExit()
-        try #require(build.terminationStatus == 0, "could not build refserver with cc")
+        let source = Tool.repository.appendingPathComponent("scripts/refload/refserver.c").path
+        try #require(try await Tool.exec("cc", ["-O2", "-o", binary.path, source]).status == 0, "could not build refserver with cc")
         let server = Process()
         server.executableURL = binary
         server.arguments = ["-p", "0", "-b", "5"]

@@ -37,12 +37,15 @@ enum PoolFixtures {
         let end = ContinuousClock.now + timeout
         while !condition(pool.statistics()) {
             if ContinuousClock.now > end {
+                // Fail the test here, not at some later step that assumed the condition.
                 Issue.record("condition not reached within \(timeout): \(pool.statistics())", sourceLocation: sourceLocation)
-                return
+                throw ConditionNotReached()
             }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
+
+    struct ConditionNotReached: Error {}
 
     /// The error a send fails with (recording an issue when it succeeds).
     static func failure(

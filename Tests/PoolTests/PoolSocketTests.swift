@@ -268,14 +268,19 @@ import Testing
     }
 
     @Test func shutdownLetsRequestsInFlightFinishRefusesNewOnesAndReturns() async throws {
-        let server = try await F.server(latency: .milliseconds(200)...(.milliseconds(200)))
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
-        async let inFlight = pool.send(ByteBuffer(string: "x"))
+        // The answer is held until the test lets it go: the request is in flight for as long as that takes.
+        let gate = ScriptedServer.Gate()
+        let server = try await ScriptedServer.gated(gate)
+        let pool = try await F.pool([F.instance(server.port)], connections: 1)
+        async let inFlight = pool.send(ByteBuffer(string: "x"), timeout: .seconds(60))
         try await F.eventually(pool) { $0.inFlight == 1 }
-        await pool.shutdown(deadline: .seconds(5))
-        _ = try await inFlight
-        #expect(await F.failure(pool) == .shuttingDown)
-        try await server.shutdown()
+        async let stopped: Void = pool.shutdown(deadline: .seconds(30))
+        try await F.eventually(pool) { $0.draining }
+        #expect(await F.failure(pool) == .shuttingDown)  // draining: new requests are refused at once
+        gate.open()
+        _ = try await inFlight  // the one in flight was answered
+        await stopped
+        await server.stop()
     }
 
     @Test func shutdownPastItsDeadlineFailsWhatIsLeftAndStillReturns() async throws {

@@ -1,6 +1,7 @@
 import Glibc
 import MindAlphaWire
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOPosix
 import Synchronization
 
@@ -57,6 +58,60 @@ public final class ScriptedServer: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+    }
+
+    /// Holds a ``gated(_:)`` server's answers until the test opens it: a request stays in flight exactly as long
+    /// as the test needs, whatever the machine's load.
+    public final class Gate: Sendable {
+        private let state = NIOLockedValueBox<(open: Bool, held: [(Channel, UInt64)])>((false, []))
+
+        public init() {}
+
+        /// Answers everything held, and everything after at once.
+        public func open() {
+            let held = state.withLockedValue { s in
+                s.open = true
+                defer { s.held = [] }
+                return s.held
+            }
+            for (channel, id) in held { Gate.answer(channel, id) }
+        }
+
+        func hold(_ channel: Channel, _ id: UInt64) {
+            let now = state.withLockedValue { s -> Bool in
+                if s.open { return true }
+                s.held.append((channel, id))
+                return false
+            }
+            if now { Gate.answer(channel, id) }
+        }
+
+        static func answer(_ channel: Channel, _ id: UInt64) {
+            var out = ByteBuffer()
+            out.writeResponseFrame(requestID: id, body: ByteBuffer(string: "ok"))
+            channel.writeAndFlush(out, promise: nil)
+        }
+    }
+
+    /// A server that answers each request with `ok`, once `gate` is open.
+    public static func gated(_ gate: Gate) async throws -> ScriptedServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(FrameDecoder.requests()), GateHandler(gate: gate))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedServer(port: channel.localAddress!.port!, channel: channel)
+    }
+
+    private final class GateHandler: ChannelInboundHandler {
+        typealias InboundIn = Frame
+        let gate: Gate
+        init(gate: Gate) { self.gate = gate }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            gate.hold(context.channel, unwrapInboundIn(data).requestID)
+        }
     }
 
     /// A server that accepts connections and never reads from them (what is sent piles up in the socket buffers).

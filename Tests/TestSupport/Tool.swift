@@ -25,14 +25,28 @@ public enum Tool {
     }
 
     /// Runs to completion, with no standard input and none of the tool's own variables from this environment.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil, timeout: TimeInterval = 60) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil, timeout: TimeInterval = 60) async throws -> Result {
         let running = try start(arguments, environment: environment, input: input)
-        try running.wait(timeout: timeout)
+        try await running.wait(timeout: timeout)
         return Result(status: running.process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
     }
 
+    /// Runs any program to completion (a compiler, openssl), waiting without holding a thread.
+    public static func exec(_ program: String, _ arguments: [String], timeout: TimeInterval = 60) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let running = Running(process: process)
+        process.standardOutput = running.out.pipe
+        process.standardError = running.err.pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try await running.wait(timeout: timeout)
+        return Result(status: process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
+    }
+
     /// Runs a bash script in which `$BIN` is the binary (for what needs a shell around it, such as `ulimit`).
-    public static func shell(_ script: String, timeout: TimeInterval = 60) throws -> Result {
+    public static func shell(_ script: String, timeout: TimeInterval = 60) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
@@ -44,7 +58,7 @@ public enum Tool {
         process.standardError = running.err.pipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        try running.wait(timeout: timeout)
+        try await running.wait(timeout: timeout)
         return Result(status: process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
     }
 
@@ -81,8 +95,9 @@ public enum Tool {
         public var stdout: String { out.text }
         public var stderr: String { err.text }
 
-        /// The first `count` lines of stdout, waiting up to `timeout` seconds for them.
-        public func lines(_ count: Int, timeout: TimeInterval = 30) throws -> [String] {
+        /// The first `count` lines of stdout, waiting up to `timeout` seconds for them (without holding a thread:
+        /// the test's cooperative threads are few, and a blocked one starves the tests beside it).
+        public func lines(_ count: Int, timeout: TimeInterval = 30) async throws -> [String] {
             let deadline = Date().addingTimeInterval(timeout)
             while true {
                 let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -90,28 +105,31 @@ public enum Tool {
                 guard process.isRunning, Date() < deadline else {
                     throw ToolError("wanted \(count) lines of stdout; got \(stdout.debugDescription), stderr \(stderr.debugDescription)")
                 }
-                Thread.sleep(forTimeInterval: 0.01)
+                try await Task.sleep(for: .milliseconds(10))
             }
         }
 
-        /// Waits for the exit; kills the process and throws after `timeout` seconds.
-        public func wait(timeout: TimeInterval = 30) throws {
+        /// Waits for the exit, without holding a thread; kills the process and throws after `timeout` seconds.
+        public func wait(timeout: TimeInterval = 30) async throws {
             let deadline = Date().addingTimeInterval(timeout)
             while process.isRunning {
                 guard Date() < deadline else {
                     kill(process.processIdentifier, SIGKILL)
                     throw ToolError("still running after \(timeout)s")
                 }
-                Thread.sleep(forTimeInterval: 0.01)
+                try await Task.sleep(for: .milliseconds(10))
             }
             out.drain()
             err.drain()
         }
 
+        /// Sends SIGTERM and goes on (for a `defer`, which cannot wait): the process ends on its own.
+        public func terminate() { kill(process.processIdentifier, SIGTERM) }
+
         /// Sends `signal` and waits for the exit; returns the exit status.
-        public func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 30) throws -> Int32 {
+        public func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 30) async throws -> Int32 {
             kill(process.processIdentifier, signal)
-            try wait(timeout: timeout)
+            try await wait(timeout: timeout)
             return process.terminationStatus
         }
 

@@ -59,6 +59,7 @@ final class PoolCore: Sendable {
             $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now(), deadline: request.deadline)
         }
         if let dial = pick.dial { self.dial(dial) }
+        if let ejection = pick.ejection { perform(ejection) }
         switch pick.decision {
         case let .send(connection, _, _):
             dispatch(request, on: connection)

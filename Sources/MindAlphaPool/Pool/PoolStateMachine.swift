@@ -132,6 +132,8 @@ struct PoolStateMachine<Connection, Waiter> {
         var dial: Dial?
         /// A queued request's deadline is the queue's earliest: arm its timer for then (``expireQueue(_:timer:now:)``).
         var armQueueTimer: NIODeadline?
+        /// Failing at once (the instance cannot be connected to) ejected it.
+        var ejection: Ejection?
     }
 
     /// What a queue's deadline timer found.
@@ -232,7 +234,7 @@ struct PoolStateMachine<Connection, Waiter> {
             key = k
         }
         let limits = self.limits
-        return modify(key) { s in
+        var pick = modify(key) { s -> Pick in
             // Strictly first come, first served: nobody overtakes a waiter of this instance.
             let j = s.queue.isEmpty ? s.choose(lease: lease, maxInFlight: limits.maxInFlight) : nil
             var dial: Dial?
@@ -258,6 +260,11 @@ struct PoolStateMachine<Connection, Waiter> {
             if lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
             return Pick(decision: .send(s.slots[j].connection, s.slots[j].id, key), dial: dial)
         }
+        // A request failed at once for want of a connection is that instance's failure too.
+        if case let .fail(error) = pick.decision, error.instance != nil, pinned == nil {
+            pick.ejection = judge(key, error: error.errorClass, now: now)
+        }
+        return pick
     }
 
     /// The scheduler's next instance, passing over one being probed that already has its one request.
@@ -718,7 +725,7 @@ struct PoolStateMachine<Connection, Waiter> {
                 ejectedFor: s.health.ejectedUntil.flatMap { $0 > now ? Duration($0 - now) : nil },
                 probing: s.health.state == .probing, removed: s.removed)
         }
-        return PoolStatistics(instances: instances, unplaced: unplaced, discoveryError: discoveryError)
+        return PoolStatistics(instances: instances, unplaced: unplaced, discoveryError: discoveryError, draining: draining)
     }
 
     private func has(_ key: InstanceKey) -> Bool { states.contains(key) }

@@ -101,6 +101,8 @@ public struct PoolStatistics: Hashable, Sendable {
     public var unplaced: RequestCounters
     /// Whether discovery is currently failing (the last good set is in use), with its error.
     public var discoveryError: String?
+    /// Whether the pool is shutting down: new requests are refused, those in flight finish.
+    public var draining = false
 
     public var totals: RequestCounters {
         var t = unplaced
