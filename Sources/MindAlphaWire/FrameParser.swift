@@ -67,7 +67,14 @@ public struct FrameParser: Sendable {
         guard let header = FrameHeader.peek(buffer, at: buffer.readerIndex) else {
             return .truncatedFrame(have: have, need: nil)
         }
-        let meta = direction == .request ? Int(header.metaSize) : FrameHeader.metaSize
+        // The header as ``next(from:)`` judges it first: a leftover that was never a valid frame says why.
+        var probe = buffer
+        do {
+            _ = try next(from: &probe)
+        } catch {
+            return error
+        }
+        let meta = direction == .request ? Int(header.metaSize) : FrameHeader.metaSize  // within the limit now
         return .truncatedFrame(have: have, need: FrameHeader.size + meta + Int(header.dataSize))
     }
 }
