@@ -76,7 +76,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             try channel.writeInbound(ByteBuffer(bytes: bytes))
         } catch {}
         while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
-        _ = try? channel.finish()
+        _ = try? channel.finish(acceptAlreadyClosed: true)
     }
 
     // MARK: the argument parser

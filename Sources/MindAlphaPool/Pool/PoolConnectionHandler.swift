@@ -62,6 +62,14 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         out = context.channel.allocator.buffer(capacity: 256)
     }
 
+    /// The pipeline is torn down (also after a connect that failed, when the channel never became active): the
+    /// context is let go, or the handler and its channel would keep each other alive (LeakSanitizer found it).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
+        timer = nil
+    }
+
     // MARK: outbound
 
     func send(_ request: PoolRequest, leased: Bool) {
