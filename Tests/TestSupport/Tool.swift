@@ -33,26 +33,22 @@ public enum Tool {
 
     /// Runs any program to completion (a compiler, openssl), waiting without holding a thread.
     public static func exec(_ program: String, _ arguments: [String], timeout: TimeInterval = 60) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let running = Running(process: process)
-        process.standardOutput = running.out.pipe
-        process.standardError = running.err.pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try await running.wait(timeout: timeout)
-        return Result(status: process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
+        try await complete("/usr/bin/env", [program] + arguments, environment: nil, timeout: timeout)
     }
 
     /// Runs a bash script in which `$BIN` is the binary (for what needs a shell around it, such as `ulimit`).
     public static func shell(_ script: String, timeout: TimeInterval = 60) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.environment = ProcessInfo.processInfo.environment
+        let environment = ProcessInfo.processInfo.environment
             .filter { !$0.key.hasPrefix("CONSUL_") && !$0.key.hasPrefix("MINDALPHA_") }
             .merging(["BIN": binary.path]) { $1 }
+        return try await complete("/bin/bash", ["-c", script], environment: environment, timeout: timeout)
+    }
+
+    private static func complete(_ path: String, _ arguments: [String], environment: [String: String]?, timeout: TimeInterval) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         let running = Running(process: process)
         process.standardOutput = running.out.pipe
         process.standardError = running.err.pipe
