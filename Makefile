@@ -36,7 +36,7 @@ tsan:
 # The library, server and agent tests under AddressSanitizer (a separate build folder).
 asan:
 	@scripts/bootstrap.sh --tests
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan --filter 'PoolTests|MindAlphaServerTests|DiscoveryTests|MindAlphaWireTests|LoadTests|SchedulingTests|FuzzCorpusTests'
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter 'PoolTests|MindAlphaServerTests|DiscoveryTests|MindAlphaWireTests|LoadTests|SchedulingTests|FuzzCorpusTests'
 
 # libFuzzer over every decoder (scripts/fuzz.sh): FUZZ_RUNS runs or FUZZ_SECONDS each, failing on any crash.
 fuzz:
