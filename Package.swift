@@ -131,6 +131,7 @@ let package = Package(
             name: "MindAlphaWireTests",
             dependencies: [
                 "MindAlphaWire",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

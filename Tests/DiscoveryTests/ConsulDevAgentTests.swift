@@ -198,10 +198,7 @@ import TestSupport
     @Test func tcpChecksAreReallyPerformed() async throws {
         try await withDevAgent { agent, client in
             try await client.register(Self.registration("up", address: "127.0.0.1", check: .init(TCP: agent.address, Interval: "100ms")))
-            // A port that was free a moment ago.
-            let probe = try await ConsulDevAgent.start(host: "127.0.0.1", port: 0)
-            let deadPort = probe.port
-            try await probe.shutdown()
+            let deadPort = try await ScriptedServer.closedPort()
             try await client.register(Self.registration("down", port: 9, address: "127.0.0.1", check: .init(TCP: "127.0.0.1:\(deadPort)", Interval: "100ms")))
             var statuses: [String: CheckStatus] = [:]
             for _ in 0..<50 {

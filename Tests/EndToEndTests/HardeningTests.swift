@@ -44,25 +44,18 @@ import TestSupport
                 try await client.register(ServiceRegistration(id: "ms-\(n)", name: "ms", address: "127.0.0.1", port: 9000 + n, weight: 100, check: nil))
             }
             try await register(0)
-            let process = Process()
-            process.executableURL = Tool.binary
-            process.arguments = ["discover", "-s", "ms", "--consul", agent.address, "--watch"]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            _ = out.fileHandleForReading.availableData  // the table has come
-            try out.fileHandleForReading.close()
+            let watch = try Tool.start(["discover", "-s", "ms", "--consul", agent.address, "--watch"])
+            _ = try await watch.lines(1)  // the table has come
+            try watch.closeStdout()
             var n = 1
-            while process.isRunning, n < 200 {  // changes until its next line meets the closed pipe
+            while watch.process.isRunning, n < 200 {  // changes until its next line meets the closed pipe
                 try await register(n)
                 n += 1
                 try await Task.sleep(for: .milliseconds(50))
             }
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 141 && process.terminationReason == .exit)
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            try await watch.wait()
+            #expect(watch.process.terminationStatus == 141 && watch.process.terminationReason == .exit)
+            let stderr = watch.stderr
             #expect(!stderr.contains("Fatal") && !stderr.contains("Broken pipe"), "\(stderr)")
         }
     }

@@ -90,24 +90,9 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: binary) }
         let source = Tool.repository.appendingPathComponent("scripts/refload/refserver.c").path
         try #require(try await Tool.exec("cc", ["-O2", "-o", binary.path, source]).status == 0, "could not build refserver with cc")
-        let server = Process()
-        server.executableURL = binary
-        server.arguments = ["-p", "0", "-b", "5"]
-        let out = Pipe()
-        server.standardOutput = out
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
-        let port = try #require(try ServeTests.ports([String(decoding: line, as: UTF8.self).trimmingCharacters(in: .newlines)]).first)
+        let server = try Tool.start(program: binary, ["-p", "0", "-b", "5"])
+        defer { server.terminate() }
+        let port = try #require(try ServeTests.ports(try await server.lines(1)).first)
         let client: FrameClient? = try await FrameClient.connect(port: port)
         let c = try #require(client)
         // Pipelined, the second split byte by byte.

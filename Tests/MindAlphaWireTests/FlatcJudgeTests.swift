@@ -1,5 +1,6 @@
 import Foundation
 import MindAlphaWire
+import TestSupport
 import Testing
 
 /// Debian's `flatc` (installed by scripts/bootstrap.sh --tests) judges our FlatBuffers against the schema
@@ -9,19 +10,10 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("schema")
 
-    static func flatc(_ arguments: [String], in dir: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["flatc"] + arguments
-        process.currentDirectoryURL = dir
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = err
-        try process.run()
-        let output = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw JudgeError("flatc \(arguments.joined(separator: " ")) failed (is flatbuffers-compiler installed? run scripts/bootstrap.sh --tests): \(String(decoding: output, as: UTF8.self))")
+    static func flatc(_ arguments: [String], in dir: URL) async throws {
+        let result = try await Tool.exec("flatc", arguments, in: dir)
+        guard result.status == 0 else {
+            throw JudgeError("flatc \(arguments.joined(separator: " ")) failed (is flatbuffers-compiler installed? run scripts/bootstrap.sh --tests): \(result.stderr)\(result.stdout)")
         }
     }
 
@@ -50,7 +42,7 @@ import Testing
     struct JCell: Decodable, Equatable { var hash_codes: [UInt64] }
     struct JLevel: Decodable, Equatable { var indexs: [UInt64] }
 
-    @Test func flatcDecodesOurRequest() throws {
+    @Test func flatcDecodesOurRequest() async throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         var b = IndexBatchBuilder()
@@ -60,7 +52,7 @@ import Testing
         b.addColumn("creative_empty", value: "", level: 2)
         let request = Request(algoName: "demo_model", indexBatches: [b.build()])
         try Data(request.flatBuffer()).write(to: dir.appendingPathComponent("req.bin"))
-        try Self.flatc(["--json", "--strict-json", "--raw-binary", "-o", dir.path,
+        try await Self.flatc(["--json", "--strict-json", "--raw-binary", "-o", dir.path,
                         Self.schemaDir.appendingPathComponent("request.fbs").path, "--", "req.bin"], in: dir)
         let json = try Data(contentsOf: dir.appendingPathComponent("req.json"))
         let decoded = try JSONDecoder().decode(JRequest.self, from: json)
@@ -80,23 +72,23 @@ import Testing
         #expect(decoded == expected)
     }
 
-    @Test func weReadAResponseBuiltByFlatc() throws {
+    @Test func weReadAResponseBuiltByFlatc() async throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = #"{"version": "v2", "tensor": {"values": [-1, 2, 127], "scores": [0.5, 0.125, -3.0, 1e-7]}, "debug_info": "warm-up ✓"}"#
         try json.write(to: dir.appendingPathComponent("resp.json"), atomically: true, encoding: .utf8)
-        try Self.flatc(["--binary", "-o", dir.path, Self.schemaDir.appendingPathComponent("response.fbs").path, "resp.json"], in: dir)
+        try await Self.flatc(["--binary", "-o", dir.path, Self.schemaDir.appendingPathComponent("response.fbs").path, "resp.json"], in: dir)
         let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent("resp.bin")))
         let response = try Response(flatBuffer: bytes)
         #expect(response == Response(version: "v2", tensor: .init(values: [-1, 2, 127], scores: [0.5, 0.125, -3.0, 1e-7]), debugInfo: "warm-up ✓"))
     }
 
-    @Test func flatcDecodesOurResponse() throws {
+    @Test func flatcDecodesOurResponse() async throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let response = Response(version: "v2", tensor: .init(scores: [0.75, 0.25]), debugInfo: "x")
         try Data(response.flatBuffer()).write(to: dir.appendingPathComponent("resp.bin"))
-        try Self.flatc(["--json", "--strict-json", "--raw-binary", "-o", dir.path,
+        try await Self.flatc(["--json", "--strict-json", "--raw-binary", "-o", dir.path,
                         Self.schemaDir.appendingPathComponent("response.fbs").path, "--", "resp.bin"], in: dir)
         struct JResponse: Decodable, Equatable {
             struct T: Decodable, Equatable { var values: [Int8]; var scores: [Float] }

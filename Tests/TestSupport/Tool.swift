@@ -32,8 +32,9 @@ public enum Tool {
     }
 
     /// Runs any program to completion (a compiler, openssl), waiting without holding a thread.
-    public static func exec(_ program: String, _ arguments: [String], timeout: TimeInterval = 60) async throws -> Result {
-        try await complete("/usr/bin/env", [program] + arguments, environment: nil, timeout: timeout)
+    /// `directory`, when given, is its working directory.
+    public static func exec(_ program: String, _ arguments: [String], in directory: URL? = nil, timeout: TimeInterval = 60) async throws -> Result {
+        try await complete("/usr/bin/env", [program] + arguments, environment: nil, directory: directory, timeout: timeout)
     }
 
     /// Runs a bash script in which `$BIN` is the binary (for what needs a shell around it, such as `ulimit`).
@@ -41,32 +42,35 @@ public enum Tool {
         let environment = ProcessInfo.processInfo.environment
             .filter { !$0.key.hasPrefix("CONSUL_") && !$0.key.hasPrefix("MINDALPHA_") }
             .merging(["BIN": binary.path]) { $1 }
-        return try await complete("/bin/bash", ["-c", script], environment: environment, timeout: timeout)
+        return try await complete("/bin/bash", ["-c", script], environment: environment, directory: nil, timeout: timeout)
     }
 
-    private static func complete(_ path: String, _ arguments: [String], environment: [String: String]?, timeout: TimeInterval) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let running = Running(process: process)
-        process.standardOutput = running.out.pipe
-        process.standardError = running.err.pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+    private static func complete(_ path: String, _ arguments: [String], environment: [String: String]?, directory: URL?, timeout: TimeInterval) async throws -> Result {
+        let running = try launch(URL(fileURLWithPath: path), arguments, environment: environment, directory: directory, input: nil)
         try await running.wait(timeout: timeout)
-        return Result(status: process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
+        return Result(status: running.process.terminationStatus, stdout: running.stdout, stderr: running.stderr)
     }
 
     /// Starts a command and returns at once; for long-running ones such as `serve`.
     /// `input`, when given, is the process's standard input (then closed); otherwise it reads nothing.
     public static func start(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Running {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment
+        let environment = ProcessInfo.processInfo.environment
             .filter { !$0.key.hasPrefix("CONSUL_") && !$0.key.hasPrefix("MINDALPHA_") }
             .merging(environment) { $1 }
+        return try launch(binary, arguments, environment: environment, directory: nil, input: input)
+    }
+
+    /// Starts any program (one a test built, such as the C reference server) and returns at once.
+    public static func start(program: URL, _ arguments: [String]) throws -> Running {
+        try launch(program, arguments, environment: nil, directory: nil, input: nil)
+    }
+
+    private static func launch(_ program: URL, _ arguments: [String], environment: [String: String]?, directory: URL?, input: String?) throws -> Running {
+        let process = Process()
+        process.executableURL = program
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
         let running = Running(process: process)
         process.standardOutput = running.out.pipe
         process.standardError = running.err.pipe
@@ -119,6 +123,11 @@ public enum Tool {
             err.drain()
         }
 
+        /// Closes this end of the process's stdout, as a reader that has read enough does (`| head -1`).
+        public func closeStdout() throws {
+            try out.close()
+        }
+
         /// Sends SIGTERM and goes on (for a `defer`, which cannot wait): the process ends on its own.
         public func terminate() { kill(process.processIdentifier, SIGTERM) }
 
@@ -150,8 +159,18 @@ public enum Tool {
             }
         }
 
+        private var closed = false
+
+        /// Stops reading and closes the read end: the writer meets a closed pipe.
+        func close() throws {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            lock.withLock { closed = true }
+            try pipe.fileHandleForReading.close()
+        }
+
         /// Reads whatever is left after the process exited.
         func drain() {
+            guard !lock.withLock({ closed }) else { return }
             pipe.fileHandleForReading.readabilityHandler = nil
             let rest = (try? pipe.fileHandleForReading.readToEnd()) ?? nil
             if let rest { lock.withLock { data.append(rest) } }
