@@ -1,4 +1,4 @@
-# mindalpha-pool — make demo · make test · make build · make install · make perf
+# mindalpha-pool — make demo · make test · make build · make install · make man · make perf
 PREFIX ?= /usr/local
 SWIFT ?= swift
 # Release builds (install, perf) drop Swift's dynamic exclusivity checks in every module, SwiftNIO's included,
@@ -6,7 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -enforce-exclusivity=unchecked --scratch-path .build-release
 RELEASE_BIN = .build-release/release/mindalpha-pool
 
-.PHONY: all bootstrap build release demo test tsan asan fuzz install uninstall perf refload clean
+.PHONY: all bootstrap build release demo test tsan asan fuzz install uninstall man perf refload clean
 
 all: build
 
@@ -43,24 +43,31 @@ fuzz:
 	@scripts/bootstrap.sh --tests
 	scripts/fuzz.sh
 
-install: release
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/mindalpha-pool
-	@if [ -f man/mindalpha-pool.1 ]; then \
-	  install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
-	  install -m 644 man/mindalpha-pool.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
-	@if [ -d completions ]; then \
-	  install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
-	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d && \
-	  install -m 644 completions/mindalpha-pool.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mindalpha-pool && \
-	  install -m 644 completions/_mindalpha-pool $(DESTDIR)$(PREFIX)/share/zsh/site-functions/ && \
-	  install -m 644 completions/mindalpha-pool.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/; fi
+# Installs the binary (BIN, the release build unless given), the man page and the completions under
+# $(DESTDIR)$(PREFIX), where man, bash-completion, zsh and fish look.
+BIN ?= $(RELEASE_BIN)
+MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASHDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+install: $(if $(filter $(RELEASE_BIN),$(BIN)),release)
+	install -d $(DESTDIR)$(PREFIX)/bin $(MANDIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mindalpha-pool
+	install -m 644 man/mindalpha-pool.1 $(MANDIR)/mindalpha-pool.1
+	install -m 644 completions/mindalpha-pool.bash $(BASHDIR)/mindalpha-pool
+	install -m 644 completions/_mindalpha-pool $(ZSHDIR)/_mindalpha-pool
+	install -m 644 completions/mindalpha-pool.fish $(FISHDIR)/mindalpha-pool.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mindalpha-pool $(DESTDIR)$(PREFIX)/share/man/man1/mindalpha-pool.1 \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mindalpha-pool \
-	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mindalpha-pool \
-	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mindalpha-pool.fish
+	rm -f $(DESTDIR)$(PREFIX)/bin/mindalpha-pool $(MANDIR)/mindalpha-pool.1 $(BASHDIR)/mindalpha-pool \
+	  $(ZSHDIR)/_mindalpha-pool $(FISHDIR)/mindalpha-pool.fish
+
+# Regenerates man/ and completions/ from the argument specs (a test fails when they differ from what is checked in).
+man: build
+	.build/debug/mindalpha-pool help --man > man/mindalpha-pool.1
+	.build/debug/mindalpha-pool completions bash > completions/mindalpha-pool.bash
+	.build/debug/mindalpha-pool completions zsh > completions/_mindalpha-pool
+	.build/debug/mindalpha-pool completions fish > completions/mindalpha-pool.fish
 
 # Speed, as ratios to the project's own C reference (scripts/refload) measured in the same run (needs 2 cores).
 perf: release refload

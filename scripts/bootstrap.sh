@@ -2,7 +2,7 @@
 # Installs what a fresh Debian machine lacks to build (and, with --tests, to test) mindalpha-pool.
 # Silent and quick when everything is present.
 #   scripts/bootstrap.sh          libreadline-dev (the REPL links GNU readline)
-#   scripts/bootstrap.sh --tests  also flatbuffers-compiler (flatc judges our FlatBuffers in tests) and openssl
+#   scripts/bootstrap.sh --tests  also what tests drive: flatbuffers-compiler, openssl, tmux, groff, man-db, mandoc, zsh, fish
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,11 @@ if [ "${1:-}" = "--tests" ]; then
   command -v flatc >/dev/null 2>&1 || missing+=(flatbuffers-compiler)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # a test certificate for Consul over https
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)        # the REPL driven as a person would, in a terminal
+  command -v groff >/dev/null 2>&1 || missing+=(groff-base) # the man page checked (groff -man -ww -z)
+  command -v man >/dev/null 2>&1 || missing+=(man-db)       # ... and found and rendered (man -l, man -M)
+  command -v mandoc >/dev/null 2>&1 || missing+=(mandoc)    # ... and linted (mandoc -T lint)
+  command -v zsh >/dev/null 2>&1 || missing+=(zsh)          # the completions, driven in each shell
+  command -v fish >/dev/null 2>&1 || missing+=(fish)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -29,11 +29,7 @@ public enum HelpFormatter {
         let rows = command.options.map { option -> (String, String) in
             let short = option.short.map { "-\($0), " } ?? "    "
             let value = option.placeholder.isEmpty ? "" : " " + option.placeholder
-            var text = option.help
-            if option.repeatable { text += " (repeatable)" }
-            if let d = option.defaultValue { text += " [default: \(d)]" }
-            if let e = option.environment { text += " [env: \(e)]" }
-            return (short + "--" + option.name + value, text)
+            return (short + "--" + option.name + value, ([option.help] + option.annotations).joined(separator: " "))
         }
         out += table(rows + [("-h, --help", "Show this help.")])
         if !command.discussion.isEmpty { out += "\n" + wrap(command.discussion, width: 100, indent: "") + "\n" }
@@ -47,11 +43,17 @@ public enum HelpFormatter {
     public static func help(program: ProgramSpec) -> String {
         var out = "\(program.name) \(program.version) — \(program.summary)\n\n"
         out += usage(program: program) + "\n\nCommands:\n"
-        out += table(program.commands.map { ($0.name, $0.summary) } + [("help <command>", "Show a command's options.")])
+        out += table(program.commands.map { ($0.name, $0.summary) } + [("help <command>", "show a command's options (help --man: the manual page)")])
         out += "\nGlobal options:\n"
         out += table([("-h, --help", "Show help (also after a command)."), ("--version", "Print the version.")])
-        if !program.epilogue.isEmpty { out += "\n" + wrap(program.epilogue, width: 100, indent: "") + "\n" }
-        out += "\nRun '\(program.name) <command> --help' for a command's options.\n"
+        if !program.exitStatus.isEmpty {
+            let codes = program.exitStatus.map { "\($0.term) \($0.text.prefix { $0 != "." && $0 != ":" }.lowercased())" }
+            out += "\n" + wrap("Exit codes: " + codes.joined(separator: " · ") + ".", width: 100, indent: "") + "\n"
+        }
+        if !program.environment.isEmpty {
+            out += "\n" + wrap("Environment: " + program.environment.map(\.term).joined(separator: ", ") + ".", width: 100, indent: "") + "\n"
+        }
+        out += "\nRun '\(program.name) <command> --help' for a command's options, 'man \(program.name)' for the manual.\n"
         return out
     }
 

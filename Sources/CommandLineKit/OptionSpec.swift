@@ -15,19 +15,31 @@ public struct OptionSpec: Sendable, Hashable {
     public var repeatable: Bool
     /// The placeholder in usage and help; defaults to the kind's.
     public var valueName: String?
+    /// The default in words, when it is worked out at run time (`one per connection`); shown as a default.
+    public var defaultDescription: String?
+    /// Environment variables the command reads itself for this option (`CONSUL_HTTP_SSL` beside `--consul`).
+    public var environmentAlso: [String]
+    /// The program's own arguments that print this option's possible values, one per line
+    /// (`discover --list-services`); completion scripts run them.
+    public var valuesCommand: [String]?
 
     public init(
         _ name: String, short: Character? = nil, _ kind: ValueKind, help: String,
-        default defaultValue: String? = nil, environment: String? = nil, repeatable: Bool = false, valueName: String? = nil
+        default defaultValue: String? = nil, defaultDescription: String? = nil,
+        environment: String? = nil, environmentAlso: [String] = [],
+        repeatable: Bool = false, valueName: String? = nil, valuesCommand: [String]? = nil
     ) {
         self.name = name
         self.short = short
         self.kind = kind
         self.help = help
         self.defaultValue = defaultValue
+        self.defaultDescription = defaultDescription
         self.environment = environment
+        self.environmentAlso = environmentAlso
         self.repeatable = repeatable
         self.valueName = valueName
+        self.valuesCommand = valuesCommand
     }
 
     /// `--name` and, if any, `-s`.
@@ -35,6 +47,19 @@ public struct OptionSpec: Sendable, Hashable {
 
     /// The placeholder for the value (empty for flags).
     public var placeholder: String { kind == .flag ? "" : (valueName ?? kind.placeholder) }
+
+    /// Every environment variable behind this option: the one parsed, then those the command reads.
+    public var environmentNames: [String] { (environment.map { [$0] } ?? []) + environmentAlso }
+
+    /// What `--help` and the man page say after the help sentence, in one format everywhere:
+    /// `[repeatable] [default: 30] [env: MINDALPHA_SERVICE]`.
+    public var annotations: [String] {
+        var out: [String] = []
+        if repeatable { out.append("[repeatable]") }
+        if let d = defaultValue ?? defaultDescription { out.append("[default: \(d)]") }
+        if !environmentNames.isEmpty { out.append("[env: \(environmentNames.joined(separator: ", "))]") }
+        return out
+    }
 }
 
 /// A positional argument.
@@ -86,21 +111,53 @@ public struct CommandSpec: Sendable {
     public func option(named name: String) -> OptionSpec? { options.first { $0.name == name } }
 }
 
-/// The whole program: its name, version and commands.
+/// A term and what it means: an environment variable, an exit code, a file.
+public struct Definition: Sendable {
+    public var term: String
+    public var text: String
+
+    public init(_ term: String, _ text: String) {
+        self.term = term
+        self.text = text
+    }
+}
+
+/// The whole program: its name, version, commands, and what its manual says beyond them.
 public struct ProgramSpec: Sendable {
     public var name: String
     public var version: String
+    /// The date of this version, for the man page (`YYYY-MM-DD`).
+    public var date: String
     public var summary: String
+    /// Paragraphs for the man page's DESCRIPTION.
+    public var description: String
     public var commands: [CommandSpec]
-    /// Text after the command list in the top-level help (exit codes, environment).
-    public var epilogue: String
+    /// Every environment variable the program reads.
+    public var environment: [Definition]
+    /// Every exit code, as `0`, `1`, …
+    public var exitStatus: [Definition]
+    public var files: [Definition]
+    /// Worked examples: what it does (the term), then the command lines.
+    public var examples: [Definition]
+    /// Related manual pages, as `consul(1)`.
+    public var seeAlso: [String]
 
-    public init(name: String, version: String, summary: String, commands: [CommandSpec], epilogue: String = "") {
+    public init(
+        name: String, version: String, date: String = "", summary: String, description: String = "", commands: [CommandSpec],
+        environment: [Definition] = [], exitStatus: [Definition] = [], files: [Definition] = [],
+        examples: [Definition] = [], seeAlso: [String] = []
+    ) {
         self.name = name
         self.version = version
+        self.date = date
         self.summary = summary
+        self.description = description
         self.commands = commands
-        self.epilogue = epilogue
+        self.environment = environment
+        self.exitStatus = exitStatus
+        self.files = files
+        self.examples = examples
+        self.seeAlso = seeAlso
     }
 
     public func command(named name: String) -> CommandSpec? { commands.first { $0.name == name } }

@@ -16,13 +16,16 @@ extension ProgramSpec {
             throw UsageError("no command given; run '\(name) --help' to list the commands")
         }
         switch first {
-        case "-h", "--help":
-            return .help(HelpFormatter.help(program: self))
+        case "-h", "--help", "help":
+            // `help`, `help bench`, `--help bench`, `help --man`.
+            guard arguments.count > 1 else { return .help(HelpFormatter.help(program: self)) }
+            if arguments[1] == "--man", arguments.count == 2 { return .help(ManPageFormatter.page(program: self)) }
+            guard arguments.count == 2 else {
+                throw UsageError("'\(first)' takes one command name (or --man); got '\(arguments.dropFirst().joined(separator: " "))'")
+            }
+            return .help(HelpFormatter.help(program: self, command: try command(arguments[1])))
         case "--version", "version":
             return .version("\(name) \(version)")
-        case "help":
-            guard arguments.count > 1 else { return .help(HelpFormatter.help(program: self)) }
-            return .help(HelpFormatter.help(program: self, command: try command(arguments[1])))
         default:
             let command = try command(first)
             let parsed = try command.parse(Array(arguments.dropFirst()), environment: environment)

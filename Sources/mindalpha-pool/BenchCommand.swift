@@ -23,8 +23,8 @@ enum BenchCommand {
         sending when its window closes and waits for the answers already asked for (at most --timeout); SIGINT or \
         SIGTERM ends any run within half a second with a partial report and exit 130 (a second one exits at once). \
         Instances come from Consul (--service, followed during the run: joins, leaves, re-weights, ejections and \
-        Consul outages are listed as events) or from --target. The body is --payload-size random bytes (default 64, \
-        at most the 64 MiB frame limit), a file, hex, or a real prediction request (--model with --features and \
+        Consul outages are listed as events) or from --target. The body is --payload-size random bytes (up to \
+        the 64 MiB frame limit), a file, hex, or a real prediction request (--model with --features and \
         --columns). Progress goes to stderr when it is a terminal; the report goes to stdout (--json: one document, \
         with a per-second timeline). A breached --fail-if exits 2 after the report; a run that measured nothing, or \
         in which no request succeeded, or in which requests failed on this client's own limits (too many open files, \
@@ -32,10 +32,10 @@ enum BenchCommand {
         """,
         options: [
             OptionSpec("conns", short: "c", .integer(1...10_000), help: "Connections per instance.", default: "30", valueName: "N"),
-            OptionSpec("concurrency", .integer(1...1_000_000), help: "Requests in flight in total, closed loop (default: conns × instances).", valueName: "N"),
+            OptionSpec("concurrency", .integer(1...1_000_000), help: "Requests in flight in total, closed loop.", defaultDescription: "conns × instances", valueName: "N"),
             OptionSpec("rate", short: "r", .rate, help: "Open loop: requests per second (5000, 5k, 1.5M; at most 10M).", valueName: "RATE"),
             OptionSpec("rate-ramp", .rate, help: "Open loop: start at this rate and rise linearly to --rate over the duration.", valueName: "RATE"),
-            OptionSpec("duration", short: "d", .duration, help: "How long to measure (default 10s; not with --requests).", valueName: "DURATION"),
+            OptionSpec("duration", short: "d", .duration, help: "How long to measure (not with --requests).", defaultDescription: "10s", valueName: "DURATION"),
             OptionSpec("requests", short: "n", .integer(1...Int.max), help: "Stop after this many requests instead of a duration.", valueName: "N"),
             OptionSpec("warmup", .duration, help: "Run this long first without recording (on top of --duration or --requests).", default: "0s"),
             OptionSpec("timeout", .duration, help: "Per-request timeout.", default: "1s"),
@@ -53,7 +53,7 @@ enum BenchCommand {
             OptionSpec("max-ejected", .number(0...1), help: "The most of the fleet ejected at once; past it, every instance gets traffic (a panic threshold).", default: "0.5"),
             OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits (an open loop's in-flight limit is this × connections × instances).", default: "64"),
             OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", default: "1"),
-            OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5% (repeatable).", repeatable: true, valueName: "EXPR"),
+            OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5%.", repeatable: true, valueName: "EXPR"),
             OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge)."),
             OptionSpec("quiet", short: "q", .flag, help: "No progress lines."),
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,

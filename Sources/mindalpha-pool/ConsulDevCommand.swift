@@ -16,7 +16,7 @@ enum ConsulDevCommand {
             OptionSpec("listen", short: "l", .hostPort, help: "Address to listen on (port 0 picks a free one).", default: "127.0.0.1:8500"),
             OptionSpec("node", .string, help: "The node's name.", default: "consul-dev", valueName: "NAME"),
             OptionSpec("datacenter", .string, help: "The datacenter's name.", default: "dc1", valueName: "DC"),
-            OptionSpec("acl-token", .string, help: "Turn ACLs on (default deny) with this as the one token allowed.", environment: "CONSUL_DEV_ACL_TOKEN", valueName: "TOKEN"),
+            OptionSpec("acl-token", .string, help: "Turn ACLs on, denying what this token does not carry: the one token allowed.", environment: "CONSUL_DEV_ACL_TOKEN", valueName: "TOKEN"),
         ],
         examples: [
             "mindalpha-pool consul-dev &  # then: export CONSUL_HTTP_ADDR=127.0.0.1:8500",

@@ -5,20 +5,20 @@ import MindAlphaPool
 /// The options every Consul-facing command shares, named as the `consul` CLI names them.
 enum ConsulOptions {
     static let specs: [OptionSpec] = [
-        OptionSpec("consul", .string, help: "Consul's HTTP address: HOST:PORT, http://… or https://… (env CONSUL_HTTP_ADDR; CONSUL_HTTP_SSL=true means https).", default: nil, valueName: "ADDR"),
-        OptionSpec("token", .string, help: "ACL token, sent in X-Consul-Token and never printed (env CONSUL_HTTP_TOKEN).", valueName: "TOKEN"),
-        OptionSpec("token-file", .path, help: "File holding the ACL token (env CONSUL_HTTP_TOKEN_FILE); --token wins over it, it wins over CONSUL_HTTP_TOKEN."),
-        OptionSpec("ca-file", .path, help: "CA certificates (PEM) for https (env CONSUL_CACERT; CONSUL_HTTP_SSL_VERIFY=false skips verification)."),
+        OptionSpec("consul", .string, help: "Consul's HTTP address: HOST:PORT, http://… or https://… (CONSUL_HTTP_SSL=true makes a bare HOST:PORT https).", defaultDescription: "127.0.0.1:8500", environmentAlso: ["CONSUL_HTTP_ADDR", "CONSUL_HTTP_SSL"], valueName: "ADDR"),
+        OptionSpec("token", .string, help: "ACL token, sent in X-Consul-Token and never printed.", environmentAlso: ["CONSUL_HTTP_TOKEN"], valueName: "TOKEN"),
+        OptionSpec("token-file", .path, help: "File holding the ACL token; --token wins over it, it wins over CONSUL_HTTP_TOKEN.", environmentAlso: ["CONSUL_HTTP_TOKEN_FILE"]),
+        OptionSpec("ca-file", .path, help: "CA certificates (PEM) for https (CONSUL_HTTP_SSL_VERIFY=false skips verification).", environmentAlso: ["CONSUL_CACERT", "CONSUL_HTTP_SSL_VERIFY"]),
         OptionSpec("datacenter", .string, help: "Datacenter to query (dc).", valueName: "DC"),
     ]
 
     static let serviceSpecs: [OptionSpec] = [
-        OptionSpec("service", short: "s", .string, help: "The service name in Consul.", environment: "MINDALPHA_SERVICE", valueName: "NAME"),
+        OptionSpec("service", short: "s", .string, help: "The service name in Consul.", environment: "MINDALPHA_SERVICE", valueName: "NAME", valuesCommand: ["discover", "--list-services"]),
         OptionSpec("tag", .string, help: "Only instances with this tag; every given tag must match.", repeatable: true, valueName: "TAG"),
         OptionSpec("filter", .string, help: "A Consul filter expression.", valueName: "EXPR"),
         OptionSpec("namespace", .string, help: "Consul Enterprise namespace (ns).", valueName: "NS"),
         OptionSpec("consistent", .flag, help: "Ask the leader (consistent) instead of any server (stale, the default, as production clients do)."),
-        OptionSpec("target", short: "t", .string, help: "A static instance HOST:PORT[@WEIGHT] instead of Consul.", repeatable: true, valueName: "HOST:PORT[@WEIGHT]"),
+        OptionSpec("target", short: "t", .string, help: "A static instance HOST:PORT[@WEIGHT] instead of Consul.", repeatable: true, valueName: "HOST:PORT[@WEIGHT]", valuesCommand: ["discover", "--list-targets"]),
     ]
 
     /// Resolves the Consul settings; a bad address or unreadable file is a usage error.

@@ -20,6 +20,8 @@ enum DiscoverCommand {
             OptionSpec("watch", short: "w", .flag, help: "After the table, print each change as it happens, until interrupted."),
             OptionSpec("strict", .flag, help: "Exit 2 when the registration lint finds anything (for CI)."),
             OptionSpec("wait", .duration, help: "How long each blocking query may wait in Consul with --watch.", default: "5m"),
+            OptionSpec("list-services", .flag, help: "Print the name of every service in Consul's catalog, one per line (for scripts and completions)."),
+            OptionSpec("list-targets", .flag, help: "Print each passing instance's HOST:PORT, one per line: of --service, or of every service when none is named."),
         ],
         examples: [
             "mindalpha-pool discover --service ms-serving",
@@ -29,6 +31,7 @@ enum DiscoverCommand {
         ])
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        if args.flag("list-services") || args.flag("list-targets") { return try await list(args) }
         if args.isSet("wait") {
             guard args.flag("watch") else { throw UsageError("--wait is for --watch (how long each blocking query may wait)", command: spec.name) }
             // Consul caps a blocking query's wait at 10 minutes (and waits at least its default when asked for 0).
@@ -64,6 +67,41 @@ enum DiscoverCommand {
         let code = report(snapshot, args)
         guard args.flag("watch") else { return code }
         return await watch(client: client, query: query, args: args, after: result)
+    }
+
+    /// `--list-services`, `--list-targets`: bare lines for scripts and completion scripts (which give up after 2 s).
+    static func list(_ args: ParsedArguments) async throws -> ExitCode {
+        for other in ["watch", "json", "all", "strict"] where args.flag(other) {
+            throw UsageError("--list-services and --list-targets print bare lines; drop --\(other)", command: spec.name)
+        }
+        guard !(args.flag("list-services") && args.flag("list-targets")) else {
+            throw UsageError("give --list-services or --list-targets, not both", command: spec.name)
+        }
+        let settings = try ConsulOptions.settings(args, command: spec.name)
+        let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
+        defer { Task { try? await client.shutdown() } }
+        do {
+            let services = try await client.services(namespace: args.string("namespace"))
+            if args.flag("list-services") {
+                for name in services { Output.out(name) }
+                return .success
+            }
+            let names = args.string("service").map { [$0] } ?? services.filter { $0 != "consul" }
+            var seen = Set<String>()
+            for name in names {
+                for instance in try await client.health(ConsulOptions.query(args, service: name)).instances
+                where seen.insert(instance.address).inserted {
+                    Output.out(instance.address)
+                }
+            }
+            guard !seen.isEmpty else {
+                let which = args.string("service").map { "service '\($0)' has" } ?? "no service has"
+                throw CommandError("\(which) no passing instance in consul at \(settings.hostPort)", code: .unavailable)
+            }
+            return .success
+        } catch let error as ConsulError {
+            throw CommandError(error.description, code: error.isUnreachable ? .unavailable : .failure)
+        }
     }
 
     struct Snapshot {

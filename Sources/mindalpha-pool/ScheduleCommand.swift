@@ -16,8 +16,8 @@ enum ScheduleCommand {
         options: [
             OptionSpec("weights", .string, help: "Instances as NAME=WEIGHT pairs, comma-separated.", valueName: "A=4,B=3"),
             OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "lvs (what production clients do) or smooth.", default: "lvs"),
-            OptionSpec("picks", .integer(1...1_000_000), help: "How many picks to show in the sequence (default: one cycle, at most 100)."),
-            OptionSpec("simulate", .integer(1...1_000_000_000), help: "How many picks to count shares and runs over (default: one cycle or 1,000,000, whichever is less)."),
+            OptionSpec("picks", .integer(1...1_000_000), help: "How many picks to show in the sequence.", defaultDescription: "one cycle, at most 100"),
+            OptionSpec("simulate", .integer(1...1_000_000_000), help: "How many picks to count shares and runs over.", defaultDescription: "one cycle or 1,000,000, whichever is less"),
             OptionSpec("compare", .flag, help: "Show lvs and smooth side by side."),
             OptionSpec("json", .flag, help: "Everything as one JSON document."),
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,

@@ -204,7 +204,7 @@ import Testing
             CommandSpec(name: "serve", summary: "serve things", options: [OptionSpec("port", .integer(0...65535), help: "Port.", default: "9000")]),
             CommandSpec(name: "bench", summary: "load things", options: []),
         ],
-        epilogue: "Exit codes: 0 ok.")
+        exitStatus: [Definition("0", "ok.")])
 
     @Test func helpForms() throws {
         guard case let .help(top) = try Self.program.resolve(["--help"]) else { Issue.record("no help"); return }

@@ -60,6 +60,19 @@ public final class ConsulClient: Sendable {
             lastContactMilliseconds: headers.first(name: "X-Consul-LastContact").flatMap(Int.init) ?? 0)
     }
 
+    /// `GET /v1/catalog/services`: every service's name, sorted (any server may answer; `ns` and `dc` as given).
+    public func services(namespace: String? = nil) async throws(ConsulError) -> [String] {
+        var items = ["stale="]
+        if let datacenter = settings.datacenter { items.append("dc=\(escape(datacenter))") }
+        if let namespace { items.append("ns=\(escape(namespace))") }
+        let path = "/v1/catalog/services?" + items.joined(separator: "&")
+        let (_, body) = try await send(.GET, path, timeout: settings.timeout)
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            throw .malformed(address: settings.hostPort, path: Self.pathOnly(path), reason: "not a JSON object of service names")
+        }
+        return object.keys.sorted()
+    }
+
     /// `PUT /v1/agent/service/register` with a JSON body as the Go API client marshals it.
     public func register(_ registration: ServiceRegistration) async throws(ConsulError) {
         let body: Data
