@@ -189,6 +189,39 @@ public struct BenchReport: Codable, Sendable, Equatable {
 
     public var errorCount: Int { errors.values.reduce(0, +) }
 
+    /// Every key, always: what a mode lacks is `null` (`target_rps`, `in_flight_limit`, `latency_uncorrected`,
+    /// `histogram_uncorrected` in a closed loop), so a consumer sees one shape.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(rps, forKey: .rps)
+        try c.encode(targetRps, forKey: .targetRps)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(requests, forKey: .requests)
+        try c.encode(sent, forKey: .sent)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(errors, forKey: .errors)
+        try c.encode(errorRate, forKey: .errorRate)
+        try c.encode(unfinished, forKey: .unfinished)
+        try c.encode(dropped, forKey: .dropped)
+        try c.encode(unplaced, forKey: .unplaced)
+        try c.encode(late, forKey: .late)
+        try c.encode(duplicate, forKey: .duplicate)
+        try c.encode(unknownID, forKey: .unknownID)
+        try c.encode(inFlightLimit, forKey: .inFlightLimit)
+        try c.encode(latency, forKey: .latency)
+        try c.encode(latencyUncorrected, forKey: .latencyUncorrected)
+        try c.encode(instances, forKey: .instances)
+        try c.encode(events, forKey: .events)
+        try c.encode(timeline, forKey: .timeline)
+        try c.encode(histogram, forKey: .histogram)
+        try c.encode(histogramUncorrected, forKey: .histogramUncorrected)
+        try c.encode(runs, forKey: .runs)
+        try c.encode(interrupted, forKey: .interrupted)
+        try c.encode(client, forKey: .client)
+        try c.encode(connections, forKey: .connections)
+    }
+
     /// The largest gap between an instance's observed and expected share, in percentage points.
     public var shareDeviation: Double {
         instances.map { abs($0.observedShare - $0.expectedShare) * 100 }.max() ?? 0
