@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "MindAlphaWire", targets: ["MindAlphaWire"]),
         .library(name: "MindAlphaServer", targets: ["MindAlphaServer"]),
         .library(name: "MindAlphaPool", targets: ["MindAlphaPool"]),
+        .library(name: "MindAlphaDiscovery", targets: ["MindAlphaDiscovery"]),
+        .library(name: "MindAlphaBench", targets: ["MindAlphaBench"]),
         .library(name: "ConsulDevAgent", targets: ["ConsulDevAgent"]),
         // What the libFuzzer harness in Tests/Fuzz drives (make fuzz).
         .library(name: "MindAlphaFuzz", targets: ["MindAlphaFuzz"]),
@@ -37,7 +39,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The library: Discovery (Consul client, watch, lint); later Scheduling, Pool, Bench.
+        // The layers a user embeds, each on the one below:
+        //   MindAlphaWire ← MindAlphaPool ← MindAlphaDiscovery (Consul) and MindAlphaBench (load, reports).
+        // The pool: instances and weights, scheduling, connections, fed by any InstanceSource (a fixed list built in).
         .target(
             name: "MindAlphaPool",
             dependencies: [
@@ -46,9 +50,31 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Consul: the HTTP client, blocking-query watch, registration lint, and a Consul InstanceSource for the pool.
+        .target(
+            name: "MindAlphaDiscovery",
+            dependencies: [
+                "MindAlphaPool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Load through the pool: closed and open loops, the recorder, reports, thresholds, merging.
+        .target(
+            name: "MindAlphaBench",
+            dependencies: [
+                "MindAlphaPool",
+                "MindAlphaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -70,6 +96,7 @@ let package = Package(
             name: "MindAlphaREPL",
             dependencies: [
                 "MindAlphaPool",
+                "MindAlphaBench",
                 "MindAlphaWire",
                 "CommandLineKit",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -85,6 +112,8 @@ let package = Package(
             dependencies: [
                 "MindAlphaWire",
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
+                "MindAlphaBench",
                 "ConsulDevAgent",
                 "CommandLineKit",
                 "MindAlphaREPL",
@@ -105,6 +134,8 @@ let package = Package(
                 "MindAlphaWire",
                 "MindAlphaServer",
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
+                "MindAlphaBench",
                 "ConsulDevAgent",
                 "CommandLineKit",
                 "CReadline",
@@ -122,6 +153,7 @@ let package = Package(
             name: "pool-bench",
             dependencies: [
                 "MindAlphaPool",
+                "MindAlphaBench",
                 "MindAlphaWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -143,6 +175,7 @@ let package = Package(
             dependencies: [
                 "MindAlphaWire",
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
                 "ConsulDevAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -167,6 +200,7 @@ let package = Package(
             dependencies: [
                 "MindAlphaREPL",
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
                 "MindAlphaServer",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -176,12 +210,13 @@ let package = Package(
         // The load engine's pure parts: the open loop's schedule, the per-second timeline, thresholds, merging.
         .testTarget(
             name: "LoadTests",
-            dependencies: ["MindAlphaPool", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["MindAlphaBench", "MindAlphaPool", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "PoolTests",
             dependencies: [
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
                 "MindAlphaServer",
                 "MindAlphaWire",
                 "ConsulDevAgent",
@@ -195,6 +230,7 @@ let package = Package(
             name: "DiscoveryTests",
             dependencies: [
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
                 "ConsulDevAgent",
                 "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -209,6 +245,8 @@ let package = Package(
             dependencies: [
                 "MindAlphaWire",
                 "MindAlphaPool",
+                "MindAlphaDiscovery",
+                "MindAlphaBench",
                 "MindAlphaServer",
                 "ConsulDevAgent",
                 "TestSupport",

@@ -2,6 +2,8 @@ import CommandLineKit
 import ConsulDevAgent
 import Dispatch
 import Foundation
+import MindAlphaBench
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaREPL
 import MindAlphaWire

@@ -4,16 +4,16 @@ import NIOPosix
 
 /// A failed connect or socket call in a few words a user can act on: `connection refused`, `no route to host`.
 /// Shared by the Consul client and the pool.
-enum SocketErrorText {
+package enum SocketErrorText {
     /// The errno of a failed socket call, when the error carries one.
-    static func errno(_ error: any Error) -> Int32? {
+    package static func errno(_ error: any Error) -> Int32? {
         if let e = error as? NIOConnectionError, let first = e.connectionErrors.first?.error { return Self.errno(first) }
         return (error as? IOError)?.errnoCode
     }
 
     /// Why this process, not the peer, could not open a connection, when that is the cause: too many open files,
     /// no local port left, no buffer memory.
-    static func clientLimit(_ error: any Error) -> String? {
+    package static func clientLimit(_ error: any Error) -> String? {
         switch errno(error) {
         case EMFILE?:
             return "too many open files (this process may open \(FileLimit.raise())) — raise the limit (ulimit -n) or open fewer connections"
@@ -28,7 +28,7 @@ enum SocketErrorText {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         if let e = error as? NIOConnectionError {
             if let first = e.connectionErrors.first?.error { return describe(first) }
             if e.dnsAError != nil || e.dnsAAAAError != nil { return "cannot resolve '\(e.host)'" }

@@ -2,6 +2,7 @@ import CommandLineKit
 import Foundation
 import Histogram
 import Logging
+import MindAlphaBench
 import MindAlphaPool
 import MindAlphaWire
 import NIOConcurrencyHelpers

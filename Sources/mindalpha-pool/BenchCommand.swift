@@ -1,5 +1,7 @@
 import CommandLineKit
 import Foundation
+import MindAlphaBench
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaWire
 import NIOConcurrencyHelpers
@@ -110,8 +112,8 @@ enum BenchCommand {
             let once = ResumeOnce(continuation)
             let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
             Signals.onTermination { _ in
+                once.resume(.interrupted)  // first: the cancelled start then fails at once, and must not win
                 task.withLockedValue { $0?.cancel() }
-                once.resume(.interrupted)
             }
             task.withLockedValue {
                 $0 = Task {

@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaBench
 import MindAlphaPool
 
 /// The human-readable bench report.

@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 
 /// The options every Consul-facing command shares, named as the `consul` CLI names them.

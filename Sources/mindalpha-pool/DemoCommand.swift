@@ -1,6 +1,7 @@
 import CommandLineKit
 import ConsulDevAgent
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaServer
 

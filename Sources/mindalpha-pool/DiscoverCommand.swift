@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 
 /// `mindalpha-pool discover`: what Consul tells every MindAlpha-Serving client, and what the clients make of it.

@@ -1,4 +1,5 @@
 import CommandLineKit
+import MindAlphaBench
 
 /// The program's commands. Every command's spec lives beside its implementation; the man page, `--help` and the
 /// completions are all made from these specs.

@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaREPL
 

@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaBench
 import MindAlphaPool
 
 /// `mindalpha-pool report merge`: several hosts' `bench --json` reports as one.

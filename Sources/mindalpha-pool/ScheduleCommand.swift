@@ -1,5 +1,6 @@
 import CommandLineKit
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 
 /// `mindalpha-pool schedule`: the pick sequence weighted round robin produces, and how it matches the weights.

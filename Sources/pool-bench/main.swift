@@ -4,6 +4,7 @@
 //   pool-bench scale --port P --instances K --conns C
 //       C connections to each of K consecutive ports (serve --port P --instances K); prints RSS per connection
 import Foundation
+import MindAlphaBench
 import MindAlphaPool
 import NIOCore
 import NIOPosix

@@ -1,8 +1,9 @@
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 import NIOHTTP1
-import Testing
 import TestSupport
+import Testing
 
 /// The client against real Consul's exact shapes (`Tests/Fixtures/consul/`) and against broken servers.
 @Suite struct ConsulClientTests {

@@ -1,11 +1,12 @@
 import AsyncHTTPClient
 import ConsulDevAgent
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 import NIOCore
 import NIOHTTP1
-import Testing
 import TestSupport
+import Testing
 
 /// `ConsulDevAgent` on 127.0.0.1 port 0, checked against real Consul's shapes, texts and blocking rules.
 @Suite struct ConsulDevAgentTests {

@@ -1,8 +1,9 @@
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 import NIOSSL
-import Testing
 import TestSupport
+import Testing
 
 /// Consul over https: a self-signed certificate made with openssl (installed by scripts/bootstrap.sh --tests).
 @Suite struct ConsulTLSTests {

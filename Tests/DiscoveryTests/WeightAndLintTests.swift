@@ -1,5 +1,3 @@
-import MindAlphaPool
-import Testing
 
 @Suite struct WeightAndLintTests {
     // docs/protocol.md §3.2, row by row.
@@ -115,3 +113,6 @@ import Testing
 }
 
 import Foundation
+import MindAlphaDiscovery
+import MindAlphaPool
+import Testing

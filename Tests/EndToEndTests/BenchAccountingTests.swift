@@ -1,10 +1,11 @@
 import Foundation
+import MindAlphaBench
 import MindAlphaPool
 import MindAlphaServer
 import MindAlphaWire
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 /// `bench` tells the truth at any load: every request in one bucket, the open loop past capacity, signals, warm-up,
 /// empty runs, unmatched answers. Against `serve` (and misbehaving servers) on port 0.

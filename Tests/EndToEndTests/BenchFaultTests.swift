@@ -1,10 +1,11 @@
 import Foundation
+import MindAlphaBench
 import MindAlphaPool
 import MindAlphaWire
 import NIOCore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A misbehaving instance beside a healthy `serve`: outlier detection ejects it fast, the healthy one keeps its
 /// throughput, nothing hangs, the counts add up.

@@ -1,9 +1,11 @@
 import ConsulDevAgent
 import Foundation
+import MindAlphaBench
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaServer
-import Testing
 import TestSupport
+import Testing
 
 /// The fleet around the pool going wrong, or the client itself: ten thousand connections, a low open-file limit,
 /// a Consul that restarts empty or with the index it had.

@@ -1,8 +1,10 @@
 import ConsulDevAgent
 import Foundation
+import MindAlphaBench
+import MindAlphaDiscovery
 import MindAlphaPool
-import Testing
 import TestSupport
+import Testing
 
 /// `mindalpha-pool bench`, `report merge` and `demo` as processes, against `serve` on free ports.
 @Suite(.serialized) struct BenchTests {

@@ -1,8 +1,9 @@
 import ConsulDevAgent
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
-import Testing
 import TestSupport
+import Testing
 
 /// `discover`, `consul-dev` and `serve --register` as processes, against a dev agent on port 0.
 @Suite struct DiscoverTests {

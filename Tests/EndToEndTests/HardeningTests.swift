@@ -1,8 +1,10 @@
 import ConsulDevAgent
 import Foundation
+import MindAlphaBench
+import MindAlphaDiscovery
 import MindAlphaPool
-import Testing
 import TestSupport
+import Testing
 
 /// Inputs that used to crash, hang or mislead: each gets one clear line, a documented exit code, and no trace.
 @Suite struct HardeningTests {

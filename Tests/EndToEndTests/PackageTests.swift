@@ -1,7 +1,8 @@
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
-import Testing
 import TestSupport
+import Testing
 
 /// The tool as a package: the man page and the completions are made from the argument specs and checked in, the
 /// shells really complete with them, and `make install` puts everything where man and the shells look.

@@ -1,7 +1,8 @@
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
-import Testing
 import TestSupport
+import Testing
 
 /// Every example command of the README runs, against a local fleet that stands in for the one it names: Consul
 /// (`CONSUL_HTTP_ADDR`) with `ms-serving` registered, and instances where it writes 127.0.0.1:9000, :9001, :9002.

@@ -1,8 +1,9 @@
 import ConsulDevAgent
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
-import Testing
 import TestSupport
+import Testing
 
 /// `mindalpha-pool schedule` as a process.
 @Suite struct ScheduleTests {

@@ -1,4 +1,5 @@
-@testable import MindAlphaPool
+@testable import MindAlphaBench
+import MindAlphaPool
 import Testing
 
 /// Thresholds and merging over the report's buckets.

@@ -1,4 +1,5 @@
-@testable import MindAlphaPool
+@testable import MindAlphaBench
+import MindAlphaPool
 import Testing
 
 /// Per-second counts and percentiles, built as results arrive.

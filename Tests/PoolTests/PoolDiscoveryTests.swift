@@ -1,5 +1,6 @@
 import ConsulDevAgent
 import Logging
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaServer
 import NIOCore

@@ -1,3 +1,4 @@
+import MindAlphaBench
 import MindAlphaPool
 import MindAlphaServer
 import MindAlphaWire

@@ -1,10 +1,11 @@
 import Foundation
+import MindAlphaDiscovery
 import MindAlphaPool
 import MindAlphaREPL
 import MindAlphaServer
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 /// The interpreter without a terminal, against real servers on port 0.
 @Suite(.timeLimit(.minutes(1))) struct REPLSessionTests {

@@ -1,4 +1,5 @@
 import ConsulDevAgent
+import MindAlphaDiscovery
 import MindAlphaPool
 
 /// Runs `body` with a `ConsulDevAgent` on 127.0.0.1 port 0 and a client for it; both are shut down after.

@@ -7,9 +7,10 @@ import Synchronization
 /// Connections to every instance of a MindAlpha-Serving service, kept per instance and shared by requests,
 /// which are spread over the instances by weighted round robin and matched to responses by request ID.
 ///
-/// - Instances come from Consul (followed with blocking queries: new instances get connections and enter the
-///   schedule, removed ones leave it at once and close once their requests finish, weights apply on the next pick;
-///   when Consul fails the last good set stays, and the failure is logged once) or from a fixed list.
+/// - Instances come from an ``InstanceSource`` (such as `MindAlphaDiscovery`'s Consul source: new instances get
+///   connections and enter the schedule, removed ones leave it at once and close once their requests finish,
+///   weights apply on the next pick; when the source fails the last good set stays, and the failure is logged
+///   once) or from a fixed list.
 /// - Each instance gets ``PoolConfiguration/maxConnectionsPerInstance`` connections at start; a request takes an
 ///   idle one, or else the least loaded while one more is opened; when all are full it waits, first come first
 ///   served, until its deadline. Nothing is dialled under the lock.
@@ -22,22 +23,23 @@ import Synchronization
 /// Call ``shutdown(deadline:)`` when done.
 public final class ConnectionPool: Sendable {
     let core: PoolCore
-    private let consul: ConsulClient?
+    private let source: (any InstanceSource)?
     private let watch: NIOLockedValueBox<Task<Void, Never>?>
     private let stopped = Atomic<Bool>(false)
     private let stoppedAll = Latch()
 
-    private init(core: PoolCore, consul: ConsulClient?) {
+    private init(core: PoolCore, source: (any InstanceSource)?) {
         self.core = core
-        self.consul = consul
+        self.source = source
         self.watch = NIOLockedValueBox(nil)
     }
 
     public var configuration: PoolConfiguration { core.configuration }
 
     /// Resolves the instances and starts connecting to them; returns once the instance set is known (requests sent
-    /// before the connections are up wait for them). Throws ``PoolError/discoveryFailed(_:)`` when Consul cannot
-    /// be asked and ``PoolError/noInstances(_:)`` when there is nothing to connect to.
+    /// before the connections are up wait for them). Throws ``PoolError/discoveryFailed(_:)`` when the source
+    /// cannot be asked, ``PoolError/discoveryRefused(_:)`` when asking again will not help, and
+    /// ``PoolError/noInstances(_:)`` when there is nothing to connect to.
     public static func start(
         _ configuration: PoolConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -47,35 +49,36 @@ public final class ConnectionPool: Sendable {
         switch configuration.source {
         case let .fixed(instances):
             guard !instances.isEmpty else { throw .noInstances(configuration.sourceName) }
-            let pool = ConnectionPool(core: core, consul: nil)
+            let pool = ConnectionPool(core: core, source: nil)
             pool.raiseFileLimit(instances: instances.count)
             core.update(instances)
             return pool
-        case let .consul(settings, query):
-            let client: ConsulClient
-            do {
-                client = try ConsulClient(settings: settings, logger: logger)
-            } catch {
-                throw .discoveryFailed("\(error)")
+        case let .source(source):
+            let pool = ConnectionPool(core: core, source: source)
+            let first = eventLoopGroup.any().makePromise(of: InstanceUpdate?.self)
+            pool.follow(source, first: first)
+            // Cancelling the caller gives the start up: the source's iteration is cancelled with it.
+            let update = await withTaskCancellationHandler {
+                try? await first.futureResult.get()
+            } onCancel: {
+                pool.watch.withLockedValue { $0?.cancel() }
             }
-            let first: HealthResult
-            do {
-                var once = query
-                once.index = nil
-                first = try await client.health(once)
-            } catch {
-                try? await client.shutdown()
-                throw error.isUnreachable ? .discoveryFailed("\(error)") : .discoveryRefused("\(error)")
+            if Task.isCancelled {
+                await pool.stopFollowing()
+                throw .cancelled
             }
-            guard !first.instances.isEmpty else {
-                try? await client.shutdown()
-                throw .discoveryFailed("consul at \(settings.hostPort) has no passing instance of \(query.service) — check `mindalpha-pool discover --service \(query.service) --all`")
+            switch update {
+            case let .instances(instances)? where !instances.isEmpty:
+                pool.raiseFileLimit(instances: instances.count)
+                core.update(instances)
+                return pool
+            case let .failed(reason, refused)?:
+                await pool.stopFollowing()
+                throw refused ? .discoveryRefused(reason) : .discoveryFailed(reason)
+            default:
+                await pool.stopFollowing()
+                throw .noInstances(configuration.sourceName)
             }
-            let pool = ConnectionPool(core: core, consul: client)
-            pool.raiseFileLimit(instances: first.instances.count)
-            core.update(first.instances)
-            pool.follow(client, query)
-            return pool
         }
     }
 
@@ -89,26 +92,46 @@ public final class ConnectionPool: Sendable {
         }
     }
 
-    private func follow(_ client: ConsulClient, _ query: HealthQuery) {
+    /// Iterates the source: its first update goes to `first` (which `start` waits for), the later ones to the core.
+    private func follow(_ source: any InstanceSource, first: EventLoopPromise<InstanceUpdate?>) {
         let core = self.core
         let task = Task {
-            for await event in client.watch(query) {
-                switch event {
-                case let .initial(instances, _), let .changed(_, instances, _):
+            var started = false
+            for await update in source.updates() {
+                guard started else {
+                    started = true
+                    first.succeed(update)
+                    if case .instances = update { continue }
+                    break
+                }
+                switch update {
+                case let .instances(instances):
                     core.update(instances)
                 case let .failed(error, _):
                     if core.currentDiscoveryError == nil {
-                        core.logger.warning("discovery failing; keeping the last good instance set until consul answers again",
+                        core.logger.warning("discovery failing; keeping the last good instance set until it answers again",
                                             metadata: ["error": "\(error)"])
                     }
-                    core.discoveryFailed("\(error)")
+                    core.discoveryFailed(error)
                 case .recovered:
                     core.logger.notice("discovery recovered")
                     core.discoveryFailed(nil)
                 }
             }
+            if !started { first.succeed(nil) }
         }
         watch.withLockedValue { $0 = task }
+    }
+
+    /// Cancels the iteration of the source, waits for it, and lets the source release what it holds.
+    private func stopFollowing() async {
+        let task = watch.withLockedValue { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
+        await source?.shutdown()
     }
 
     // MARK: sending
@@ -201,6 +224,6 @@ public final class ConnectionPool: Sendable {
         for connection in core.closeAll() {
             try? await connection.channel.closeFuture.get()
         }
-        try? await consul?.shutdown()
+        await stopFollowing()
     }
 }

@@ -5,8 +5,8 @@ import NIOCore
 public struct PoolConfiguration: Sendable {
     /// Where the instances come from.
     public enum Source: Sendable {
-        /// A Consul service, followed with blocking queries for the life of the pool.
-        case consul(ConsulSettings, HealthQuery)
+        /// Followed for the life of the pool (`MindAlphaDiscovery`'s `.consul(settings, query)` makes one).
+        case source(any InstanceSource)
         /// A fixed list (``Instance/init(host:port:serviceID:serviceName:node:tags:checks:consulWeight:balanceFactor:addressFromNode:)``
         /// carries each one's weight).
         case fixed([Instance])
@@ -62,7 +62,7 @@ public struct PoolConfiguration: Sendable {
     /// What the source is called in messages: the service name, or "fixed targets".
     public var sourceName: String {
         switch source {
-        case let .consul(_, query): return query.service
+        case let .source(source): return source.name
         case .fixed: return "the fixed targets"
         }
     }

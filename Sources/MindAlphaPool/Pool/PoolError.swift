@@ -116,7 +116,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `250ms`, `1.5s`: a duration as the tool's flags take it.
-    static func format(_ d: Duration) -> String {
+    package static func format(_ d: Duration) -> String {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         if ms < 1000 { return "\(Int(ms.rounded()))ms" }
         let s = (ms / 100).rounded() / 10

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 
 /// A signal that fires once; tasks wait for it, cancellably and optionally with a time limit. What the pool's
 /// "connected" wait and the load engine's "done" are built on, instead of polling.
-final class Latch: Sendable {
+package final class Latch: Sendable {
     private struct State {
         var fired = false
         var nextID = 0
@@ -11,12 +11,12 @@ final class Latch: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    init() {}
+    package init() {}
 
-    var isFired: Bool { state.withLockedValue { $0.fired } }
+    package var isFired: Bool { state.withLockedValue { $0.fired } }
 
     /// Fires it: every waiter resumes, and later waits return at once. Safe to call more than once.
-    func fire() {
+    package func fire() {
         let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
             guard !s.fired else { return [] }
             s.fired = true
@@ -27,7 +27,7 @@ final class Latch: Sendable {
     }
 
     /// Returns once it has fired, or as soon as the calling task is cancelled.
-    func wait() async {
+    package func wait() async {
         let id = state.withLockedValue { s -> Int in
             s.nextID += 1
             return s.nextID
@@ -47,7 +47,7 @@ final class Latch: Sendable {
     }
 
     /// Waits at most `timeout`; returns whether it fired.
-    func wait(timeout: Duration) async -> Bool {
+    package func wait(timeout: Duration) async -> Bool {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.wait() }
             group.addTask { try? await Task.sleep(for: timeout) }

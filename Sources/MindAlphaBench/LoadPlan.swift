@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// What load to put on a pool, for how long.
 public struct LoadPlan: Sendable, Hashable {
     public enum Mode: Sendable, Hashable {

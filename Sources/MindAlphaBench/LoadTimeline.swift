@@ -1,4 +1,5 @@
 import Histogram
+import MindAlphaPool
 
 /// A run second by second, built as results come in: counts for every second of the measured window, and latency
 /// percentiles from a histogram of the current second only (reset when the next begins), so a long run adds a few

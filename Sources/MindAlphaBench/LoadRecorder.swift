@@ -1,4 +1,5 @@
 import Histogram
+import MindAlphaPool
 import NIOConcurrencyHelpers
 import NIOCore
 

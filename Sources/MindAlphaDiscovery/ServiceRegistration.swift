@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// The body of `PUT /v1/agent/service/register`, with Consul's field names.
 public struct ServiceRegistration: Encodable, Hashable, Sendable {
     public var ID: String

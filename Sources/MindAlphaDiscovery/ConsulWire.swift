@@ -1,4 +1,5 @@
 import Foundation
+import MindAlphaPool
 
 /// The parts of Consul's JSON the client reads (field names as Consul writes them; the rest is ignored).
 package enum ConsulWire {

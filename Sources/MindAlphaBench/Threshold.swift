@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// A `--fail-if` condition on a report: `p99>5ms`, `errors>0.1%`, `errors>10`, `dropped>0`, `unfinished>0`,
 /// `rps<10000`, `share-deviation>5%`.
 public struct Threshold: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// The parameters of `GET /v1/health/service/<name>`.
 public struct HealthQuery: Hashable, Sendable {
     public var service: String

@@ -1,3 +1,4 @@
+import MindAlphaPool
 import NIOCore
 
 /// An open loop's send times, computed and never stored: request `i` is due at `origin + offset(i)`, at a fixed

@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 extension BenchReport {
     /// Several runs as one, as when each of several hosts put its share of a load on the same fleet at the same
     /// time: counts and rates add up, the time is the longest, percentiles come from the merged histograms; the

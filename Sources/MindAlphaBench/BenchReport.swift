@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import MindAlphaPool
 
 /// A load run's report: what `bench` prints, and its `--json` document (keys in snake_case, stable). It carries
 /// its histograms' buckets, so reports from several hosts merge into one (``merged(_:)``).

@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// A run's numbers, once it is over: every measured request in exactly one bucket (ok, an error class,
 /// unfinished, or, in an open loop, dropped), overall, per instance, per second; and what happened meanwhile.
 public struct LoadResult: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import MindAlphaPool
 
 /// How to reach Consul, resolved the way the `consul` CLI does.
 public struct ConsulSettings: Sendable, Hashable {

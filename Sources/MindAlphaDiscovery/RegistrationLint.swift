@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// A registration that makes MindAlpha-Serving's Go client misbehave (docs/protocol.md §9).
 public struct LintFinding: Hashable, Sendable, CustomStringConvertible {
     public enum Code: String, Hashable, Sendable, CaseIterable {

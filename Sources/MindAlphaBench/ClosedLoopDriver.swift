@@ -1,3 +1,4 @@
+import MindAlphaPool
 import NIOCore
 import Synchronization
 

@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// What went wrong talking to Consul, each case saying what to do. Messages never contain the ACL token.
 public enum ConsulError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No connection could be made.

@@ -1,3 +1,5 @@
+import MindAlphaPool
+
 /// What a watch reports.
 public enum WatchEvent: Sendable, Hashable {
     /// The first answer: the whole set.
