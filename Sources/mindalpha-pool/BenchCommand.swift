@@ -255,16 +255,7 @@ enum BenchCommand {
     }
 
     static func source(_ args: ParsedArguments) throws -> PoolConfiguration.Source {
-        let name = spec.name
-        let targets = try ConsulOptions.targets(args, command: name)
-        if !targets.isEmpty {
-            if args.source(of: "service") == .commandLine { throw UsageError("give --target or --service, not both", command: name) }
-            return .fixed(targets)
-        }
-        guard let service = args.string("service") else {
-            throw UsageError("give --service NAME (or MINDALPHA_SERVICE) or --target HOST:PORT[@WEIGHT]", command: name)
-        }
-        return .consul(try ConsulOptions.settings(args, command: name), ConsulOptions.query(args, service: service))
+        try ConsulOptions.instances(args, command: spec.name).poolSource
     }
 }
 

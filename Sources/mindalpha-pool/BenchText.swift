@@ -33,7 +33,7 @@ enum BenchText {
             for (cls, message) in firstErrors.sorted(by: { $0.key < $1.key }) { lines.append("            e.g. \(cls): \(message)") }
         }
         if r.dropped > 0 {
-            lines.append("  dropped   \(grouped(r.dropped)) (\(percent(Double(r.dropped) / Double(max(1, r.requests))))) due and never sent: "
+            lines.append("  dropped   \(grouped(r.dropped)) (\(Output.percent(Double(r.dropped) / Double(max(1, r.requests))))) due and never sent: "
                 + "\(grouped(r.inFlightLimit ?? 0)) requests were out, the most allowed; the latency below counts the wait")
         }
         if r.unfinished > 0 {
@@ -77,7 +77,7 @@ enum BenchText {
         if showUnmatched { header += ["LATE", "DUPLICATE", "UNKNOWN-ID"] }
         header += ["P50", "P99"]
         var rows = r.instances.map { i in
-            var row = [i.address, String(i.weight), percent(i.expectedShare), percent(i.observedShare), grouped(i.requests), grouped(i.errors)]
+            var row = [i.address, String(i.weight), Output.percent(i.expectedShare), Output.percent(i.observedShare), grouped(i.requests), grouped(i.errors)]
             if showUnfinished { row.append(grouped(i.unfinished)) }
             if showUnmatched { row += [grouped(i.late), grouped(i.duplicate), grouped(i.unknownID)] }
             return row + [i.ok > 0 ? formatLatency(microseconds: i.p50Us) : "-", i.ok > 0 ? formatLatency(microseconds: i.p99Us) : "-"]
@@ -114,7 +114,6 @@ enum BenchText {
         }
     }
 
-    static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
 
     static func grouped(_ n: Int) -> String {
         let digits = String(abs(n))

@@ -22,6 +22,41 @@ enum ConsulOptions {
         OptionSpec("target", short: "t", .string, help: "A static instance HOST:PORT[@WEIGHT] instead of Consul.", repeatable: true, valueName: "HOST:PORT[@WEIGHT]", valuesCommand: ["discover", "--list-targets"]),
     ]
 
+    /// Where a command's instances come from: `--target` items, or a Consul service.
+    enum Instances {
+        case targets([Instance])
+        case consul(ConsulSettings, HealthQuery)
+
+        /// What the pool follows.
+        var poolSource: PoolConfiguration.Source {
+            switch self {
+            case let .targets(instances): return .fixed(instances)
+            case let .consul(settings, query): return .consul(settings, query)
+            }
+        }
+
+        /// The service name, or the one target's address, or "targets": for prompts and headings.
+        var label: String {
+            switch self {
+            case let .targets(instances): return instances.count == 1 ? instances[0].address : "targets"
+            case let .consul(_, query): return query.service
+            }
+        }
+    }
+
+    /// `--target` items, or `--service` (or MINDALPHA_SERVICE) in Consul: one of them, worded the same in every command.
+    static func instances(_ args: ParsedArguments, command: String) throws -> Instances {
+        let targets = try targets(args, command: command)
+        if !targets.isEmpty {
+            if args.source(of: "service") == .commandLine { throw UsageError("give --target or --service, not both", command: command) }
+            return .targets(targets)
+        }
+        guard let service = args.string("service") else {
+            throw UsageError("give --service NAME (or MINDALPHA_SERVICE) or --target HOST:PORT[@WEIGHT]", command: command)
+        }
+        return .consul(try settings(args, command: command), query(args, service: service))
+    }
+
     /// Resolves the Consul settings; a bad address or unreadable file is a usage error.
     static func settings(_ args: ParsedArguments, command: String) throws -> ConsulSettings {
         do {

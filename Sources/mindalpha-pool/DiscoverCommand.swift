@@ -41,22 +41,17 @@ enum DiscoverCommand {
                 throw UsageError("--wait \(formatDuration(wait)): Consul takes a blocking query's wait from over 0 up to 10m", command: spec.name)
             }
         }
-        let statics = try ConsulOptions.targets(args, command: spec.name)
-        let service = args.string("service")
-        if !statics.isEmpty {
-            if service != nil, args.source(of: "service") == .commandLine {
-                throw UsageError("--service and --target cannot be combined; use one or the other", command: spec.name)
-            }
+        let settings: ConsulSettings, service: String, base: HealthQuery
+        switch try ConsulOptions.instances(args, command: spec.name) {
+        case let .targets(statics):
             if args.flag("watch") { throw UsageError("--watch needs a Consul --service, not --target", command: spec.name) }
             return report(Snapshot(service: "(static)", source: "--target", instances: statics, index: nil, all: false), args)
+        case let .consul(s, q):
+            (settings, service, base) = (s, q.service, q)
         }
-        guard let service else {
-            throw UsageError("name the service with --service NAME (or MINDALPHA_SERVICE), or give --target HOST:PORT", command: spec.name)
-        }
-        let settings = try ConsulOptions.settings(args, command: spec.name)
         let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
         defer { Task { try? await client.shutdown() } }
-        var query = ConsulOptions.query(args, service: service)
+        var query = base
         query.passingOnly = !args.flag("all")
         let result: HealthResult
         do {
@@ -121,7 +116,7 @@ enum DiscoverCommand {
     static func report(_ s: Snapshot, _ args: ParsedArguments) -> ExitCode {
         let findings = RegistrationLint.check(s.passing)
         if args.flag("json") {
-            Output.out(json(document(s, findings)))
+            Output.out(Output.json(document(s, findings)))
         } else {
             Output.out(table(s))
         }
@@ -142,7 +137,7 @@ enum DiscoverCommand {
         let rows = ordered.map { i -> [String] in
             let inRotation = i.status == .passing
             var row = [
-                i.address, String(i.weight), inRotation ? percent(fleet.share(of: i)) : "-", String(i.consulWeight),
+                i.address, String(i.weight), inRotation ? Output.percent(fleet.share(of: i)) : "-", String(i.consulWeight),
                 i.node, i.serviceID, i.tags.isEmpty ? "-" : i.tags.joined(separator: ","),
             ]
             if s.all { row.insert(i.status.rawValue, at: 1) }
@@ -154,7 +149,6 @@ enum DiscoverCommand {
         return (ordered.isEmpty ? "" : TableFormatter.render(header: header, rows: rows) + "\n") + summary
     }
 
-    static func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
 
     // MARK: JSON
 
@@ -184,7 +178,6 @@ enum DiscoverCommand {
     }
 
     struct CheckJSON: Encodable { var id, name, status, output: String }
-    struct LintJSON: Encodable { var code, severity, message: String; var serviceIDs: [String] }
     struct Summary: Encodable { var instances, passing, totalWeight, gcd, cycleLength: Int }
 
     static func instanceJSON(_ i: Instance, fleet: Fleet) -> InstanceJSON {
@@ -201,14 +194,8 @@ enum DiscoverCommand {
         return Document(
             service: s.service, consul: s.source, index: s.index,
             instances: Fleet(s.instances).instances.map { instanceJSON($0, fleet: fleet) },
-            lint: findings.map { LintJSON(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message, serviceIDs: $0.serviceIDs) },
+            lint: findings.map { LintJSON($0) },
             summary: Summary(instances: s.instances.count, passing: fleet.instances.count, totalWeight: fleet.totalWeight, gcd: fleet.gcd, cycleLength: fleet.cycleLength))
-    }
-
-    static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
     // MARK: watch
@@ -255,7 +242,7 @@ enum DiscoverCommand {
                         said.insert(finding.message)
                         let prefix = finding.severity == .fleetBreaking ? "FLEET-BREAKING: " : ""
                         if asJSON {
-                            Output.out(json(NoticeJSON(event: "lint", message: finding.message, code: finding.code.rawValue,
+                            Output.out(Output.json(NoticeJSON(event: "lint", message: finding.message, code: finding.code.rawValue,
                                                        severity: finding.severity.rawValue, index: index, time: timestamp())))
                         } else {
                             Output.err("\(clock()) lint: \(prefix)\(finding.message)")
@@ -318,7 +305,7 @@ enum DiscoverCommand {
 
     static func notice(_ message: String, event: String, index: UInt64?, json asJSON: Bool) {
         if asJSON {
-            Output.out(json(NoticeJSON(event: event, message: message, index: index, time: timestamp())))
+            Output.out(Output.json(NoticeJSON(event: event, message: message, index: index, time: timestamp())))
         } else {
             Output.out("\(clock()) ! \(message)")
         }
@@ -329,18 +316,18 @@ enum DiscoverCommand {
         let at = clock()
         for i in change.added {
             Output.out(asJSON
-                ? json(ChangeJSON(event: "added", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
+                ? Output.json(ChangeJSON(event: "added", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
                 : "\(at) + \(i.address) weight \(i.weight) (\(i.serviceID))")
         }
         for i in change.removed {
             let reason = reasons[i.serviceID]
             Output.out(asJSON
-                ? json(ChangeJSON(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, reason: reason, index: index, time: time))
+                ? Output.json(ChangeJSON(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, reason: reason, index: index, time: time))
                 : "\(at) - \(i.address) weight \(i.weight) (\(i.serviceID))" + (reason.map { ": \($0)" } ?? ""))
         }
         for r in change.reweighted {
             Output.out(asJSON
-                ? json(ChangeJSON(event: "reweighted", address: r.after.address, serviceID: r.after.serviceID, weight: r.after.weight, previousWeight: r.before.weight, index: index, time: time))
+                ? Output.json(ChangeJSON(event: "reweighted", address: r.after.address, serviceID: r.after.serviceID, weight: r.after.weight, previousWeight: r.before.weight, index: index, time: time))
                 : "\(at) ~ \(r.after.address) weight \(r.before.weight) → \(r.after.weight) (\(r.after.serviceID))")
         }
     }

@@ -8,6 +8,16 @@ enum Output {
         write(STDOUT_FILENO, text + terminator)
     }
 
+    /// A share as the tables print it: `33.3%`.
+    static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
+
+    /// One JSON document, keys sorted, slashes as they are.
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
     /// `1 request`, `2 requests`.
     static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 

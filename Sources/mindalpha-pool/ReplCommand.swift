@@ -29,21 +29,8 @@ enum ReplCommand {
         ])
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
-        let name = spec.name
-        let targets = try ConsulOptions.targets(args, command: name)
-        let source: PoolConfiguration.Source
-        let label: String
-        if !targets.isEmpty {
-            if args.source(of: "service") == .commandLine { throw UsageError("give --target or --service, not both", command: name) }
-            source = .fixed(targets)
-            label = targets.count == 1 ? targets[0].address : "targets"
-        } else {
-            guard let service = args.string("service") else {
-                throw UsageError("give --service NAME (or MINDALPHA_SERVICE) or --target HOST:PORT[@WEIGHT]", command: name)
-            }
-            source = .consul(try ConsulOptions.settings(args, command: name), ConsulOptions.query(args, service: service))
-            label = service
-        }
+        let instances = try ConsulOptions.instances(args, command: spec.name)
+        let (source, label) = (instances.poolSource, instances.label)
         let configuration = PoolConfiguration(
             source: source, maxConnectionsPerInstance: args.integer("conns")!, requestTimeout: args.duration("timeout")!)
         let session = REPLSession(configuration: configuration, label: label, jsonOutput: args.flag("json"), logger: Logs.make("repl"))

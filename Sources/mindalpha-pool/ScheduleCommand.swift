@@ -28,15 +28,6 @@ enum ScheduleCommand {
             "mindalpha-pool schedule --service ms-serving --algorithm smooth --json",
         ])
 
-    /// What one algorithm did over the targets.
-    struct Run {
-        var algorithm: SchedulingAlgorithm
-        var sequence: [String]
-        var picks: [String: Int]
-        var longestRun: [String: Int]
-        var simulated: Int
-    }
-
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         let (targets, findings) = try await resolveTargets(args)
         let ordered = WeightedTarget.scheduleOrder(targets)
@@ -44,19 +35,19 @@ enum ScheduleCommand {
         let shown = args.integer("picks") ?? min(cycle, 100)
         let simulated = args.integer("simulate") ?? min(cycle, 1_000_000)
         let algorithms: [SchedulingAlgorithm] = args.flag("compare") ? [.lvs, .smooth] : [SchedulingAlgorithm(rawValue: args.string("algorithm")!)!]
-        let runs = algorithms.map { simulate($0, targets, shown: shown, simulated: simulated) }
+        let runs = algorithms.map { ScheduleSimulation($0, targets, shown: shown, simulated: simulated) }
         let total = ordered.reduce(0) { $0 + $1.weight }
         func expected(_ t: WeightedTarget) -> Double { total == 0 ? 1 / Double(ordered.count) : Double(t.weight) / Double(total) }
 
         if args.flag("json") {
-            func rows(_ r: Run) -> [InstanceJSON] {
+            func rows(_ r: ScheduleSimulation) -> [InstanceJSON] {
                 ordered.map { t in
                     InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
-                                 observedShare: round6(Double(r.picks[t.name, default: 0]) / Double(simulated)),
+                                 observedShare: round6(r.observedShare(of: t.name)),
                                  picks: r.picks[t.name, default: 0], longestRun: r.longestRun[t.name, default: 0])
                 }
             }
-            Output.out(DiscoverCommand.json(Document(
+            Output.out(Output.json(Document(
                 algorithm: runs.count == 1 ? runs[0].algorithm.rawValue : "compare",
                 gcd: WeightedTarget.gcd(targets), cycleLength: cycle, simulated: simulated,
                 sequence: runs[0].sequence,
@@ -64,7 +55,7 @@ enum ScheduleCommand {
                 compare: runs.count == 1 ? nil : Dictionary(uniqueKeysWithValues: runs.map { r in
                     (r.algorithm.rawValue, CompareJSON(sequence: r.sequence, instances: rows(r)))
                 }),
-                lint: findings.map { DiscoverCommand.LintJSON(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message + effect($0), serviceIDs: $0.serviceIDs) })))
+                lint: findings.map { LintJSON($0, effect: effect($0)) })))
         } else {
             var out = "\(ordered.count) instance\(ordered.count == 1 ? "" : "s") · gcd \(WeightedTarget.gcd(targets)) · cycle \(cycle) pick\(cycle == 1 ? "" : "s") · simulated \(simulated) picks\n"
             for r in runs {
@@ -77,10 +68,10 @@ enum ScheduleCommand {
                 header += ["\(p)OBSERVED", "\(p)PICKS", "\(p)LONGEST RUN"]
             }
             let rows = ordered.map { t -> [String] in
-                var row = [t.name, String(t.weight), DiscoverCommand.percent(expected(t))]
+                var row = [t.name, String(t.weight), Output.percent(expected(t))]
                 for r in runs {
                     let picks = r.picks[t.name, default: 0]
-                    row += [DiscoverCommand.percent(Double(picks) / Double(simulated)), String(picks), String(r.longestRun[t.name, default: 0])]
+                    row += [Output.percent(r.observedShare(of: t.name)), String(picks), String(r.longestRun[t.name, default: 0])]
                 }
                 return row
             }
@@ -103,48 +94,28 @@ enum ScheduleCommand {
         }
     }
 
-    static func simulate(_ algorithm: SchedulingAlgorithm, _ targets: [WeightedTarget], shown: Int, simulated: Int) -> Run {
-        var s = algorithm.makeScheduler(targets)
-        var run = Run(algorithm: algorithm, sequence: [], picks: [:], longestRun: [:], simulated: simulated)
-        let names = s.targets.map(\.name)
-        var counts = [Int](repeating: 0, count: names.count), longest = counts
-        var last = -1, streak = 0
-        for i in 0..<max(shown, simulated) {
-            let pick = s.next()!
-            if i < shown { run.sequence.append(names[pick]) }
-            guard i < simulated else { continue }
-            counts[pick] += 1
-            streak = pick == last ? streak + 1 : 1
-            last = pick
-            if streak > longest[pick] { longest[pick] = streak }
-        }
-        for (i, name) in names.enumerated() {
-            run.picks[name] = counts[i]
-            run.longestRun[name] = longest[i]
-        }
-        return run
-    }
-
     /// The targets from --weights, --target or Consul, and the lint of Consul's (or --target's) registrations.
     static func resolveTargets(_ args: ParsedArguments) async throws -> ([WeightedTarget], [LintFinding]) {
         let sources = [args.string("weights") != nil, !args.strings("target").isEmpty, args.source(of: "service") == .commandLine].filter { $0 }.count
         if sources > 1 { throw UsageError("give one of --weights, --target or --service", command: spec.name) }
         if let text = args.string("weights") { return (try parseWeights(text), []) }
-        var instances = try ConsulOptions.targets(args, command: spec.name)
-        if instances.isEmpty {
-            guard let service = args.string("service") else {
-                throw UsageError("give --weights A=4,B=3, --target HOST:PORT[@WEIGHT] or --service NAME (or MINDALPHA_SERVICE)", command: spec.name)
-            }
-            let settings = try ConsulOptions.settings(args, command: spec.name)
+        guard args.string("service") != nil || !args.strings("target").isEmpty else {
+            throw UsageError("give --weights A=4,B=3, --target HOST:PORT[@WEIGHT] or --service NAME (or MINDALPHA_SERVICE)", command: spec.name)
+        }
+        let instances: [Instance]
+        switch try ConsulOptions.instances(args, command: spec.name) {
+        case let .targets(targets):
+            instances = targets
+        case let .consul(settings, query):
             let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
             defer { Task { try? await client.shutdown() } }
             do {
-                instances = try await client.health(ConsulOptions.query(args, service: service)).instances
+                instances = try await client.health(query).instances
             } catch {
                 throw CommandError(error.description, code: error.isUnreachable ? .unavailable : .failure)
             }
             if instances.isEmpty {
-                throw CommandError("service '\(service)' has no passing instance in consul at \(settings.hostPort)", code: .unavailable)
+                throw CommandError("service '\(query.service)' has no passing instance in consul at \(settings.hostPort)", code: .unavailable)
             }
         }
         let findings = RegistrationLint.check(instances)
@@ -195,6 +166,6 @@ enum ScheduleCommand {
         var sequence: [String]
         var instances: [InstanceJSON]
         var compare: [String: CompareJSON]?
-        var lint: [DiscoverCommand.LintJSON]
+        var lint: [LintJSON]
     }
 }

@@ -104,7 +104,7 @@ import Testing
             #expect(none.stderr.contains("service 'ms-serving' has no passing instance in consul at \(agent.address)"))
             let usage = try await Tool.run(["discover", "--consul", agent.address])
             #expect(usage.status == 64)
-            #expect(usage.stderr.hasPrefix("mindalpha-pool: name the service with --service NAME"))
+            #expect(usage.stderr.hasPrefix("mindalpha-pool: give --service NAME (or MINDALPHA_SERVICE) or --target HOST:PORT[@WEIGHT]"))
             let badAddress = try await Tool.run(["discover", "-s", "x", "--consul", "http://a b"])
             #expect(badAddress.status == 64)
         }
