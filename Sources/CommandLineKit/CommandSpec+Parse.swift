@@ -88,6 +88,8 @@ extension CommandSpec {
 
         if result.helpRequested { return result }
         try checkPositionals(result.positionals)
+        let given = Set(options.filter { result.sources[$0.name] == .commandLine && result.values[$0.name] != [.flag(false)] }.map(\.name))
+        for rule in rules { try rule.check(given, command: name) }
         for option in options where result.sources[option.name] == nil {
             if let variable = option.environment, let text = environment[variable], !text.isEmpty {
                 guard let value = option.kind.parse(text) else {

@@ -226,7 +226,7 @@ public enum CompletionScript {
         for command in program.commands {
             out += "    \(command.name))\n      _arguments -s -S \\\n"
             for option in command.options {
-                out += "        " + zshOption(option, program: program, fn: fn) + " \\\n"
+                out += "        " + zshOption(option, in: command, program: program, fn: fn) + " \\\n"
             }
             out += "        '(- *)'{-h,--help}'[show this help]'"
             for (index, positional) in command.positionals.enumerated() {
@@ -251,12 +251,16 @@ public enum CompletionScript {
         return out
     }
 
-    static func zshOption(_ option: OptionSpec, program: ProgramSpec, fn: String) -> String {
+    static func zshOption(_ option: OptionSpec, in command: CommandSpec, program: ProgramSpec, fn: String) -> String {
         let flag = option.kind == .flag
         let long = "--" + option.name + (flag ? "" : "=")
         let short = option.short.map { "-" + String($0) + (flag ? "" : "+") }
         let names = short.map { "{\($0),\(long)}" } ?? long
-        let exclusion = option.repeatable ? "'*'" : short.map { _ in "'(-\(option.short!) --\(option.name))'" } ?? ""
+        // Not offered again once given (unless repeatable), nor once an option it excludes is given.
+        let others = command.rules.flatMap { $0.excluded(by: option.name) }.compactMap(command.option(named:)).flatMap(words)
+        let own = option.repeatable ? [] : words(option)
+        let excluded = own + others
+        let exclusion = (excluded.isEmpty ? "" : "'(\(excluded.joined(separator: " ")))'") + (option.repeatable ? "'*'" : "")
         var spec = exclusion + names + "'[\(zshText(option.help))]"
         if !flag {
             let action: String

@@ -32,6 +32,9 @@ public enum HelpFormatter {
             return (short + "--" + option.name + value, ([option.help] + option.annotations).joined(separator: " "))
         }
         out += table(rows + [("-h, --help", "Show this help.")])
+        if !command.rules.isEmpty {
+            out += "\nRules:\n" + command.rules.map { "  " + $0.text + "\n" }.joined()
+        }
         if !command.discussion.isEmpty { out += "\n" + wrap(command.discussion, width: 100, indent: "") + "\n" }
         if !command.examples.isEmpty {
             out += "\nExamples:\n" + command.examples.map { "  \($0)\n" }.joined()

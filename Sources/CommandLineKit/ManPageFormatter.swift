@@ -27,6 +27,9 @@ public enum ManPageFormatter {
             for option in command.options {
                 out += ".TP\n" + optionHead(option) + escape(([option.help] + option.annotations).joined(separator: " ")) + "\n"
             }
+            if !command.rules.isEmpty {
+                out += ".PP\nRules:\n" + command.rules.map { ".IP \\(bu 2\n" + escape($0.text) + "\n" }.joined()
+            }
             if !command.examples.isEmpty {
                 out += ".PP\nExamples:\n"
                 for example in command.examples { out += ".PP\n.RS\n.EX\n\(escape(example, fill: false))\n.EE\n.RE\n" }

@@ -93,11 +93,16 @@ public struct CommandSpec: Sendable {
     public var positionals: [PositionalSpec]
     /// Example command lines, shown in help.
     public var examples: [String]
+    /// Which options exclude or need which (checked by the parser, said by help).
+    public var rules: [OptionRule]
 
     public init(
         name: String, summary: String, discussion: String = "", usage: String? = nil,
-        options: [OptionSpec], positionals: [PositionalSpec] = [], examples: [String] = []
+        options: [OptionSpec], positionals: [PositionalSpec] = [], rules: [OptionRule] = [], examples: [String] = []
     ) {
+        precondition(rules.allSatisfy { $0.names.allSatisfy { n in options.contains { $0.name == n } } },
+                     "a rule of '\(name)' names an option it does not have")
+        self.rules = rules
         self.name = name
         self.summary = summary
         self.discussion = discussion

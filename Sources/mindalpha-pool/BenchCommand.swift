@@ -59,6 +59,15 @@ enum BenchCommand {
             OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge)."),
             OptionSpec("quiet", short: "q", .flag, help: "No progress lines."),
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
+        rules: ConsulOptions.rules + [
+            .oneOf(["duration", "requests"]),
+            .oneOf(["concurrency", "rate"], why: "--concurrency sets a closed loop, --rate an open one"),
+            .requires("rate-ramp", anyOf: ["rate"], why: "the rate it ramps to"),
+            .oneOf(["payload-size", "payload-file", "payload-hex", "model"], why: "each sets the whole body"),
+            .requires("features", anyOf: ["model"], why: "they build prediction requests"),
+            .requires("columns", anyOf: ["model"], why: "they build prediction requests"),
+            .requires("rows", anyOf: ["model"], why: "they build prediction requests"),
+        ],
         examples: [
             "mindalpha-pool bench --service ms-serving --conns 30 --duration 30s",
             "mindalpha-pool bench --target 127.0.0.1:9000 --rate 20k --duration 1m --fail-if 'p99>5ms'",
@@ -229,9 +238,6 @@ enum BenchCommand {
 
     static func plan(_ args: ParsedArguments, defaultConcurrency: Int) throws -> LoadPlan {
         let name = spec.name
-        if args.isSet("duration"), args.isSet("requests") {
-            throw UsageError("give --duration or --requests, not both", command: name)
-        }
         let stop: LoadPlan.Stop = args.integer("requests").map { .requests($0) } ?? .duration(args.duration("duration") ?? .seconds(10))
         if case let .duration(d) = stop, d <= .zero { throw UsageError("--duration must be above 0", command: name) }
         let mode: LoadPlan.Mode
@@ -243,12 +249,10 @@ enum BenchCommand {
             if let from = args.rate("rate-ramp"), from > maxRate {
                 throw UsageError("--rate-ramp \(BenchText.grouped(Int(from))) is above the 10M requests per second one bench process can schedule", command: name)
             }
-            if args.isSet("concurrency") { throw UsageError("--concurrency is for a closed loop; an open loop (--rate) sends on a schedule", command: name) }
             let from = args.rate("rate-ramp")
             if from != nil, case .requests = stop { throw UsageError("--rate-ramp needs --duration (the ramp spans it)", command: name) }
             mode = .open(rate: rate, from: from)
         } else {
-            if args.isSet("rate-ramp") { throw UsageError("--rate-ramp needs --rate (the rate it ramps to)", command: name) }
             mode = .closed(concurrency: args.integer("concurrency") ?? max(1, defaultConcurrency))
         }
         return LoadPlan(mode: mode, stop: stop, warmup: args.duration("warmup")!, timeout: args.duration("timeout")!)

@@ -47,15 +47,15 @@ enum ConsulOptions {
     /// `--target` items, or `--service` (or MINDALPHA_SERVICE) in Consul: one of them, worded the same in every command.
     static func instances(_ args: ParsedArguments, command: String) throws -> Instances {
         let targets = try targets(args, command: command)
-        if !targets.isEmpty {
-            if args.source(of: "service") == .commandLine { throw UsageError("give --target or --service, not both", command: command) }
-            return .targets(targets)
-        }
+        if !targets.isEmpty { return .targets(targets) }
         guard let service = args.string("service") else {
             throw UsageError("give --service NAME (or MINDALPHA_SERVICE) or --target HOST:PORT[@WEIGHT]", command: command)
         }
         return .consul(try settings(args, command: command), query(args, service: service))
     }
+
+    /// Static instances or a Consul service, never both (a service from MINDALPHA_SERVICE gives way to --target).
+    static let rules: [OptionRule] = [.oneOf(["target", "service"])]
 
     /// Resolves the Consul settings; a bad address or unreadable file is a usage error.
     static func settings(_ args: ParsedArguments, command: String) throws -> ConsulSettings {

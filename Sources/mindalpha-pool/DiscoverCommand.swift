@@ -24,6 +24,13 @@ enum DiscoverCommand {
             OptionSpec("list-services", .flag, help: "Print the name of every service in Consul's catalog, one per line (for scripts and completions)."),
             OptionSpec("list-targets", .flag, help: "Print each passing instance's HOST:PORT, one per line: of --service, or of every service when none is named."),
         ],
+        rules: ConsulOptions.rules + [
+            .requires("wait", anyOf: ["watch"], why: "how long each blocking query of the watch may wait"),
+            .oneOf(["watch", "target"], why: "a watch follows Consul"),
+            .oneOf(["list-services", "list-targets"]),
+            .excludes("list-services", ["watch", "json", "all", "strict"], why: "it prints bare lines"),
+            .excludes("list-targets", ["watch", "json", "all", "strict"], why: "it prints bare lines"),
+        ],
         examples: [
             "mindalpha-pool discover --service ms-serving",
             "mindalpha-pool discover --service ms-serving --json | jq '.instances[].address'",
@@ -34,7 +41,6 @@ enum DiscoverCommand {
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         if args.flag("list-services") || args.flag("list-targets") { return try await list(args) }
         if args.isSet("wait") {
-            guard args.flag("watch") else { throw UsageError("--wait is for --watch (how long each blocking query may wait)", command: spec.name) }
             // Consul caps a blocking query's wait at 10 minutes (and waits at least its default when asked for 0).
             let wait = args.duration("wait")!
             guard wait > .zero, wait <= .seconds(600) else {
@@ -44,7 +50,6 @@ enum DiscoverCommand {
         let settings: ConsulSettings, service: String, base: HealthQuery
         switch try ConsulOptions.instances(args, command: spec.name) {
         case let .targets(statics):
-            if args.flag("watch") { throw UsageError("--watch needs a Consul --service, not --target", command: spec.name) }
             return report(Snapshot(service: "(static)", source: "--target", instances: statics, index: nil, all: false), args)
         case let .consul(s, q):
             (settings, service, base) = (s, q.service, q)
@@ -67,12 +72,6 @@ enum DiscoverCommand {
 
     /// `--list-services`, `--list-targets`: bare lines for scripts and completion scripts (which give up after 2 s).
     static func list(_ args: ParsedArguments) async throws -> ExitCode {
-        for other in ["watch", "json", "all", "strict"] where args.flag(other) {
-            throw UsageError("--list-services and --list-targets print bare lines; drop --\(other)", command: spec.name)
-        }
-        guard !(args.flag("list-services") && args.flag("list-targets")) else {
-            throw UsageError("give --list-services or --list-targets, not both", command: spec.name)
-        }
         let settings = try ConsulOptions.settings(args, command: spec.name)
         let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
         defer { Task { try? await client.shutdown() } }

@@ -12,16 +12,9 @@ enum Payload {
     /// protocol's frame limit and `serve`'s default `--max-frame-size`.
     static let maxBody = FrameParser.defaultMaxFrameSize - FrameHeader.metaSize
 
+    /// The body the options ask for (the spec's rules have made sure at most one of them is given).
     static func make(_ args: ParsedArguments, command: String) throws -> (ByteBuffer, Validator?) {
-        var given = ["payload-file", "payload-hex", "model"].filter { args.isSet($0) }
-        if args.isSet("payload-size") { given.insert("payload-size", at: 0) }
-        if given.count > 1 { throw UsageError("give one of --\(given.joined(separator: ", --")), not several: each sets the whole body", command: command) }
-        if !args.isSet("model") {
-            for option in ["features", "columns", "rows"] where args.isSet(option) {
-                throw UsageError("--\(option) builds prediction requests: it needs --model", command: command)
-            }
-        }
-        if given.first == "payload-size" { given.removeFirst() }
+        let given = ["payload-file", "payload-hex", "model"].filter { args.isSet($0) }
         let (body, validate) = try make(args, given: given.first, command: command)
         try checkSize(body.readableBytes, of: given.first.map { "--\($0)" } ?? "--payload-size", command: command)
         return (body, validate)

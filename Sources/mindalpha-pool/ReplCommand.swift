@@ -23,6 +23,7 @@ enum ReplCommand {
             OptionSpec("timeout", .duration, help: "Request timeout (the timeout command changes it).", default: "1s"),
             OptionSpec("conns", .integer(1...1000), help: "Connections per instance.", default: "2"),
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
+        rules: ConsulOptions.rules,
         examples: [
             "mindalpha-pool repl --service ms-serving",
             "printf 'send hello\\npredict demo_model a=1\\n' | mindalpha-pool repl --target 127.0.0.1:9000 --json",

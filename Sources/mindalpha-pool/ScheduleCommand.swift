@@ -22,6 +22,7 @@ enum ScheduleCommand {
             OptionSpec("compare", .flag, help: "Show lvs and smooth side by side."),
             OptionSpec("json", .flag, help: "Everything as one JSON document."),
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
+        rules: [.oneOf(["weights", "target", "service"])],
         examples: [
             "mindalpha-pool schedule --weights A=4,B=3,C=2",
             "mindalpha-pool schedule --weights A=200,B=200,C=100 --compare",
@@ -96,8 +97,6 @@ enum ScheduleCommand {
 
     /// The targets from --weights, --target or Consul, and the lint of Consul's (or --target's) registrations.
     static func resolveTargets(_ args: ParsedArguments) async throws -> ([WeightedTarget], [LintFinding]) {
-        let sources = [args.string("weights") != nil, !args.strings("target").isEmpty, args.source(of: "service") == .commandLine].filter { $0 }.count
-        if sources > 1 { throw UsageError("give one of --weights, --target or --service", command: spec.name) }
         if let text = args.string("weights") { return (try parseWeights(text), []) }
         guard args.string("service") != nil || !args.strings("target").isEmpty else {
             throw UsageError("give --weights A=4,B=3, --target HOST:PORT[@WEIGHT] or --service NAME (or MINDALPHA_SERVICE)", command: spec.name)

@@ -33,6 +33,13 @@ enum ServeCommand {
             OptionSpec("check", .choice(["tcp", "ttl"]), help: "The health check to register: Consul connects (tcp), or this process heartbeats (ttl).", default: "tcp"),
             OptionSpec("advertise", .string, help: "Address to register when listening on a wildcard address.", valueName: "HOST"),
         ] + ConsulOptions.specs,
+        rules: [
+            .excludes("listen", ["port", "instances", "host"], why: "give the addresses one way"),
+            .requires("advertise", anyOf: ["register"], why: "the address to register"),
+            .requires("tags", anyOf: ["register"], why: "what to register"),
+            .requires("weight", anyOf: ["register"], why: "what to register"),
+            .requires("check", anyOf: ["register"], why: "what to register"),
+        ],
         examples: [
             "mindalpha-pool serve --port 9000 --instances 3",
             "mindalpha-pool serve --listen 127.0.0.1:0 --latency 1ms..5ms --error-rate 0.01",
@@ -50,8 +57,6 @@ enum ServeCommand {
             }
             let host = args.string("host")!
             endpoints = (0..<count).map { .init(host: host, port: port == 0 ? 0 : port + $0) }
-        } else if args.isSet("port") || args.isSet("instances") {
-            throw UsageError("--listen cannot be combined with --port/--instances; use one or the other", command: "serve")
         }
         let responseSize = args.size("response-size")!
         guard responseSize >= 1 else {

@@ -39,6 +39,24 @@ import Testing
         #expect(page.contains(".BR consul (1) ,\n.BR man (1)\n"))
     }
 
+    @Test func rulesAreCheckedOnTheCommandLineOnlyAndSaidOnce() throws {
+        let spec = CommandSpec(name: "run", summary: "s", options: [
+            OptionSpec("a", .flag, help: "A."), OptionSpec("b", .string, help: "B.", environment: "B"),
+            OptionSpec("c", .flag, help: "C."), OptionSpec("d", .flag, help: "D."),
+        ], rules: [.oneOf(["a", "b"]), .requires("c", anyOf: ["a"], why: "for a"), .excludes("d", ["a", "c"])])
+        #expect(throws: UsageError("give --a or --b, not both", command: "run")) { try spec.parse(["--a", "--b", "x"]) }
+        #expect(throws: UsageError("--c needs --a (for a)", command: "run")) { try spec.parse(["--c"]) }
+        #expect(throws: UsageError("--d goes without --a or --c", command: "run")) { try spec.parse(["--d", "--a"]) }
+        _ = try spec.parse(["--a"], environment: ["B": "from the environment"])  // only the command line breaks a rule
+        _ = try spec.parse(["--a=false", "--b", "x"])  // a flag given false is not given
+        _ = try spec.parse(["--a", "--c"])
+        let program = ProgramSpec(name: "tool", version: "1", summary: "s", commands: [spec])
+        guard case let .help(help) = try program.resolve(["run", "--help"]) else { Issue.record("no help"); return }
+        #expect(help.contains("Rules:\n  give --a or --b, not both\n  --c needs --a (for a)\n  --d goes without --a or --c\n"))
+        #expect(ManPageFormatter.page(program: program).contains(".PP\nRules:\n.IP \\(bu 2\ngive \\-\\-a or \\-\\-b, not both\n"))
+        #expect(CompletionScript.script(.zsh, program: program).contains("'(--a --b --d)'--a'[A]'"))
+    }
+
     @Test func helpTakesATopicOrTheManPage() throws {
         guard case let .help(man) = try Self.program.resolve(["help", "--man"]) else { Issue.record("no page"); return }
         #expect(man.hasPrefix(".\\\" The manual of tool"))
@@ -58,7 +76,7 @@ import Testing
         #expect(bash.contains("--name) mapfile -t candidates < <(_tool_values \"--port -p --mode --file\" serve --list"))
         let zsh = CompletionScript.script(.zsh, program: Self.program)
         #expect(zsh.hasPrefix("#compdef tool\n"))
-        #expect(zsh.contains("'(-p --port)'{-p+,--port=}'[Port]:port: '"))
+        #expect(zsh.contains("'(--port -p)'{-p+,--port=}'[Port]:port: '"))
         #expect(zsh.contains("--mode='[Mode\\: a or b (really)]:mode:(a b)'"))
         #expect(zsh.contains("'*'--file='[A file]:file:_files'"))
         let fish = CompletionScript.script(.fish, program: Self.program)

@@ -14,11 +14,13 @@ extension BenchTests {
         let (server, ports) = try await Self.serve(100, [])
         defer { server.terminate() }
         let targets = ports.flatMap { ["--target", "127.0.0.1:\($0)"] }
-        // An open loop the debug build can carry: the point is the 10,000 connects, with the default timeouts.
-        let result = try await Tool.run(["bench", "--conns", "100", "--rate", "5k", "--duration", "2s", "--json"] + targets, timeout: 120)
+        // An open loop the debug build carries even with the other core busy (5k/s did not, with a parallel suite
+        // beside it: the answers then outlasted the 1 s timeout): the point is the 10,000 connects, with the
+        // default timeouts and ejection.
+        let result = try await Tool.run(["bench", "--conns", "100", "--rate", "1k", "--duration", "2s", "--json"] + targets, timeout: 120)
         let r = try Self.report(result)
         #expect(r.connections == BenchReport.Connections(wanted: 10_000, open: 10_000, opened: 10_000, failed: 0, clientLimited: 0))
-        #expect(r.errors.isEmpty && r.ok == 10_000, "\(r.errors)")
+        #expect(r.errors.isEmpty && r.ok == 2_000, "\(r.errors)")
         #expect(!r.events.contains { $0.kind == "ejected" })
         Self.expectAddsUp(r)
     }
