@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "mindalpha-pool",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization's Atomic and Mutex
     products: [
         .executable(name: "mindalpha-pool", targets: ["mindalpha-pool"]),
         .library(name: "MindAlphaWire", targets: ["MindAlphaWire"]),

@@ -162,26 +162,3 @@ public enum ValueKind: Sendable, Hashable {
 func formatNumber(_ x: Double) -> String {
     x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
 }
-
-/// A duration as a user would write it: `5s`, `250ms`, `1.5s`, `2m`, `90us`.
-public func formatDuration(_ duration: Duration) -> String {
-    let (seconds, attos) = duration.components
-    let nanos = Double(seconds) * 1e9 + Double(attos) / 1e9
-    for (unit, scale) in [("h", 3600e9), ("m", 60e9), ("s", 1e9), ("ms", 1e6), ("us", 1e3)] where abs(nanos) >= scale {
-        let value = nanos / scale
-        if unit == "h" || unit == "m", value != value.rounded() { continue }
-        return formatNumber((value * 1000).rounded() / 1000) + unit
-    }
-    return formatNumber(nanos) + "ns"
-}
-
-/// A latency as the tool prints it: `850µs`, `1.25ms`, `12.5ms`, `2.5s` (three significant digits at most).
-public func formatLatency(microseconds us: Double) -> String {
-    func trimmed(_ v: Double) -> String {
-        let scale = v < 10 ? 100.0 : v < 100 ? 10.0 : 1.0
-        return formatNumber((v * scale).rounded() / scale)
-    }
-    if us < 1000 { return "\(Int(us.rounded()))µs" }
-    if us < 1_000_000 { return trimmed(us / 1000) + "ms" }
-    return trimmed(us / 1_000_000) + "s"
-}

@@ -483,7 +483,7 @@ public final class LoadEngine: ResponseSink {
         let at = from >= 0 ? schedule.due(from) : ending.at
         var message = "rate not met"
         if from >= 0 {
-            message += " from \(Self.seconds(offset(at))): sends fell up to \(PoolError.format(.nanoseconds(mostBehind.load(ordering: .relaxed)))) behind the schedule"
+            message += " from \(Self.seconds(offset(at))): sends fell up to \(formatDuration(.nanoseconds(mostBehind.load(ordering: .relaxed)))) behind the schedule"
         }
         if ending.dropped > 0 { message += (from >= 0 ? "; " : ": ") + "\(ending.dropped) due request\(ending.dropped == 1 ? "" : "s") never sent" }
         if limitReached.load(ordering: .relaxed) {

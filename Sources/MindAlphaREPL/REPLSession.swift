@@ -259,12 +259,15 @@ public final class REPLSession: @unchecked Sendable {
             return REPLOutput(text: head + "\n" + detail, json: json)
         } catch {
             failures += 1
+            // The pool says what happened; what to type about it is the REPL's to say.
+            var message = error.description
+            if case .noSuchInstance = error { message += " — list them with `instances`, or type `use any`" }
             var json: [String: JSONValue] = [
                 "command": .string(command), "ok": .bool(false), "class": .string(error.errorClass.rawValue),
-                "error": .string(error.description),
+                "error": .string(message),
             ]
             if let instance = error.instance { json["instance"] = .string(instance) }
-            return REPLOutput(text: "error (\(error.errorClass.rawValue)): \(error)", json: json, failed: true)
+            return REPLOutput(text: "error (\(error.errorClass.rawValue)): \(message)", json: json, failed: true)
         }
     }
 

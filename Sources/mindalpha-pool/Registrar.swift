@@ -2,6 +2,7 @@ import CommandLineKit
 import Foundation
 import MindAlphaDiscovery
 import MindAlphaPool
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// `serve --register`: each listening port becomes an instance in Consul, removed again on exit.
@@ -12,8 +13,8 @@ final class Registrar: Sendable {
     let tags: [String]
     let check: String
     let advertise: String?
-    private let registered = LockedBox<[String]>([])
-    private let heartbeat = LockedBox<Task<Void, Never>?>(nil)
+    private let registered = NIOLockedValueBox<[String]>([])
+    private let heartbeat = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     init(_ args: ParsedArguments) throws {
         guard let service = args.string("service"), !service.isEmpty else {
@@ -48,14 +49,14 @@ final class Registrar: Sendable {
                 await deregister()
                 throw CommandError("cannot register \(id): \(error)", code: error.isUnreachable ? .unavailable : .failure)
             }
-            registered.withLock { $0.append(id) }
+            registered.withLockedValue { $0.append(id) }
             Output.err("registered \(id) in consul at \(client.settings.hostPort) (weight \(weight), \(check) check)")
         }
         if check == "ttl" { startHeartbeat() }
     }
 
     private func startHeartbeat() {
-        let ids = registered.withLock { $0 }
+        let ids = registered.withLockedValue { $0 }
         let task = Task { [client] in
             while !Task.isCancelled {
                 for id in ids {
@@ -66,13 +67,13 @@ final class Registrar: Sendable {
                 try? await Task.sleep(for: .seconds(3))
             }
         }
-        heartbeat.withLock { $0 = task }
+        heartbeat.withLockedValue { $0 = task }
     }
 
     /// Removes every registration made; failures are reported, not fatal.
     func deregister() async {
-        heartbeat.withLock { $0?.cancel() }
-        for id in registered.withLock({ ids in defer { ids.removeAll() }; return ids }) {
+        heartbeat.withLockedValue { $0?.cancel() }
+        for id in registered.withLockedValue({ ids in defer { ids.removeAll() }; return ids }) {
             do {
                 try await client.deregister(serviceID: id)
                 Output.err("deregistered \(id)")
@@ -81,17 +82,5 @@ final class Registrar: Sendable {
             }
         }
         try? await client.shutdown()
-    }
-}
-
-/// A value behind a lock.
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ value: T) { self.value = value }
-    func withLock<R>(_ body: (inout T) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

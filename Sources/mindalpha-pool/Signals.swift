@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 
 /// SIGINT and SIGTERM, caught instead of killing the process: each arrival runs the action set last, on a queue of
 /// its own (so it runs however busy the rest of the process is).
@@ -39,17 +40,16 @@ enum Signals {
 }
 
 /// Resumes a continuation the first time only.
-final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Value, Never>?
+final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: NIOLockedValueBox<CheckedContinuation<Value, Never>?>
 
-    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = NIOLockedValueBox(continuation) }
 
     func resume(_ value: Value) {
-        lock.lock()
-        let c = continuation
-        continuation = nil
-        lock.unlock()
+        let c = continuation.withLockedValue { c in
+            defer { c = nil }
+            return c
+        }
         c?.resume(returning: value)
     }
 }

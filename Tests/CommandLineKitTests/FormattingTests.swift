@@ -14,14 +14,3 @@ import Testing
         #expect(parseHexBytes("0x0a") == nil)
     }
 }
-
-@Suite struct FormatLatencyTests {
-    @Test func threeSignificantDigitsAtMostAndNoTrailingZeros() {
-        #expect(formatLatency(microseconds: 849.6) == "850µs")
-        #expect(formatLatency(microseconds: 1250) == "1.25ms")
-        #expect(formatLatency(microseconds: 1200) == "1.2ms")
-        #expect(formatLatency(microseconds: 12_540) == "12.5ms")
-        #expect(formatLatency(microseconds: 9_999) == "10ms")
-        #expect(formatLatency(microseconds: 2_500_000) == "2.5s")
-    }
-}

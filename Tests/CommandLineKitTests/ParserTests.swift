@@ -176,14 +176,6 @@ import Testing
         #expect(HostPort(host: "::1", port: 9).description == "[::1]:9")
     }
 
-    @Test func durationsFormatAsWritten() {
-        let cases: [(Duration, String)] = [
-            (.seconds(5), "5s"), (.milliseconds(250), "250ms"), (.milliseconds(1500), "1.5s"), (.seconds(120), "2m"),
-            (.seconds(90), "90s"), (.microseconds(90), "90us"), (.nanoseconds(7), "7ns"), (.zero, "0ns"), (.seconds(7200), "2h"),
-        ]
-        for (duration, text) in cases { #expect(formatDuration(duration) == text) }
-    }
-
     @Test func integersAcceptUnderscores() {
         #expect(ValueKind.integer(0...100_000).parse("10_000") == .integer(10_000))
     }

@@ -11,26 +11,16 @@ public struct Fleet: Hashable, Sendable {
     public var totalWeight: Int { instances.reduce(0) { $0 + $1.weight } }
 
     /// The greatest common divisor of the positive weights (0 when there are none): what a correct client uses.
-    public var gcd: Int { instances.map(\.weight).filter { $0 > 0 }.reduce(0, Self.gcd) }
+    public var gcd: Int { WeightedTarget.gcd(weights: instances.map(\.weight)) }
 
     /// Picks in one full LVS cycle: Σ weight/gcd over positive weights; with all weights 0, plain round robin
     /// over every instance.
-    public var cycleLength: Int {
-        let g = gcd
-        guard g > 0 else { return instances.count }
-        return instances.reduce(0) { $0 + $1.weight / g }
-    }
+    public var cycleLength: Int { WeightedTarget.cycleLength(weights: instances.map(\.weight)) }
 
     /// An instance's share of picks, 0...1.
     public func share(of instance: Instance) -> Double {
         let total = totalWeight
         guard total > 0 else { return instances.isEmpty ? 0 : 1 / Double(instances.count) }
         return Double(instance.weight) / Double(total)
-    }
-
-    public static func gcd(_ a: Int, _ b: Int) -> Int {
-        var (a, b) = (abs(a), abs(b))
-        while b != 0 { (a, b) = (b, a % b) }
-        return a
     }
 }

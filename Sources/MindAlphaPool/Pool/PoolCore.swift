@@ -264,7 +264,7 @@ final class PoolCore: Sendable {
 
     static func describe(connectError error: any Error) -> String {
         if let e = error as? ChannelError, case let .connectTimeout(t) = e {
-            return "connect timed out after \(PoolError.format(Duration(t)))"
+            return "connect timed out after \(formatDuration(Duration(t)))"
         }
         return SocketErrorText.describe(error)
     }

@@ -83,15 +83,15 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .protocolViolation(instance, error):
             return "\(instance): protocol violation, connection closed: \(error)"
         case let .timeout(instance, after):
-            return "\(instance): no response within \(Self.format(after)) — raise the timeout or check the instance's load"
+            return "\(instance): no response within \(formatDuration(after)) — raise the timeout or check the instance's load"
         case let .noConnection(instance, after):
-            return "\(instance): no connection became available within \(Self.format(after)) — raise the connections per instance or the timeout"
+            return "\(instance): no connection became available within \(formatDuration(after)) — raise the connections per instance or the timeout"
         case let .noInstances(service):
             return "no instance to send to for \(service) — check that the service has passing instances"
         case let .noSuchInstance(address, source):
-            return "\(address) is not an instance of \(source) — list them with `instances`, or use `use any`"
+            return "\(address) is not an instance of \(source)"
         case let .allEjected(count, retryIn):
-            return "all \(count) instance(s) are ejected after repeated connection failures; the first is retried in \(Self.format(retryIn))"
+            return "all \(count) instance(s) are ejected after repeated connection failures; the first is retried in \(formatDuration(retryIn))"
         case .cancelled:
             return "request cancelled"
         case .shuttingDown:
@@ -110,16 +110,8 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .connectFailed(_, reason), let .clientLimit(_, reason): return reason
         case let .connectionClosed(_, reason): return reason
         case let .protocolViolation(_, error): return "protocol violation: \(error)"
-        case let .timeout(_, after): return "no response within \(Self.format(after))"
+        case let .timeout(_, after): return "no response within \(formatDuration(after))"
         default: return description
         }
-    }
-
-    /// `250ms`, `1.5s`: a duration as the tool's flags take it.
-    package static func format(_ d: Duration) -> String {
-        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-        if ms < 1000 { return "\(Int(ms.rounded()))ms" }
-        let s = (ms / 100).rounded() / 10
-        return s == s.rounded() ? "\(Int(s))s" : "\(s)s"
     }
 }

@@ -44,14 +44,14 @@ public struct PoolEvent: Sendable, Hashable {
         case .left: return "\(who) left"
         case let .reweighted(from, to): return "\(who) re-weighted \(from) → \(to)"
         case let .ejected(reason, duration):
-            return "\(who) ejected for \(PoolError.format(duration)): \(reason)"
+            return "\(who) ejected for \(formatDuration(duration)): \(reason)"
         case let .notEjected(ejected, of):
             return "\(who) not ejected though failing: \(ejected) of \(of) instances already are, the most allowed (it stays in the schedule)"
         case .returned: return "\(who) returned to the schedule: its probe request succeeded"
         case let .discoveryFailed(error): return "consul unreachable, keeping the last instance set: \(error)"
         case .discoveryRecovered: return "consul answers again"
         case let .emptySetHeldBack(kept, grace):
-            return "consul lists no passing instance; keeping the last \(kept) for up to \(PoolError.format(grace)) (applied only if it persists)"
+            return "consul lists no passing instance; keeping the last \(kept) for up to \(formatDuration(grace)) (applied only if it persists)"
         }
     }
 

@@ -15,14 +15,25 @@ public struct WeightedTarget: Hashable, Sendable {
     }
 
     /// The GCD of the positive weights; 0 when none is positive.
-    public static func gcd(_ targets: [WeightedTarget]) -> Int {
-        targets.map(\.weight).filter { $0 > 0 }.reduce(0, Fleet.gcd)
-    }
+    public static func gcd(_ targets: [WeightedTarget]) -> Int { gcd(weights: targets.map(\.weight)) }
 
     /// Picks in one full cycle: Σ weight/gcd, or the count when every weight is 0 (plain round robin).
-    public static func cycleLength(_ targets: [WeightedTarget]) -> Int {
-        let g = gcd(targets)
-        return g == 0 ? targets.count : targets.reduce(0) { $0 + $1.weight / g }
+    public static func cycleLength(_ targets: [WeightedTarget]) -> Int { cycleLength(weights: targets.map(\.weight)) }
+
+    /// The GCD of the positive `weights` (0 when none is positive): what a correct client uses. The one place it is
+    /// computed, for schedulers and fleets alike.
+    public static func gcd(weights: [Int]) -> Int {
+        weights.filter { $0 > 0 }.reduce(0) { a, b in
+            var (a, b) = (a, b)
+            while b != 0 { (a, b) = (b, a % b) }
+            return a
+        }
+    }
+
+    /// Picks in one full cycle over `weights`: Σ weight/gcd, or the count when every weight is 0.
+    public static func cycleLength(weights: [Int]) -> Int {
+        let g = gcd(weights: weights)
+        return g == 0 ? weights.count : weights.reduce(0) { $0 + $1 / g }
     }
 }
 
