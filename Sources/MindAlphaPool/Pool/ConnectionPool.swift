@@ -217,10 +217,7 @@ public final class ConnectionPool: Sendable {
         defer { stoppedAll.fire() }
         watch.withLockedValue { $0?.cancel() }
         core.drain()
-        let end = ContinuousClock.now + deadline
-        while core.busy, ContinuousClock.now < end {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
+        _ = await core.idle.wait(timeout: deadline)
         for connection in core.closeAll() {
             try? await connection.channel.closeFuture.get()
         }

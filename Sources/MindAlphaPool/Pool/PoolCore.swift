@@ -118,12 +118,14 @@ final class PoolCore: Sendable {
     func finished(_ id: ConnectionID, key: InstanceKey, error: PoolError.Class?) {
         let handoff = state.withLockedValue { $0.finished(id, key: key, error: error) }
         perform(handoff)
+        noteIfIdle()
     }
 
     /// A checked-out connection came back.
     func checkedIn(_ connection: PoolConnection) {
         let handoff = state.withLockedValue { $0.finished(connection.id, key: connection.key, error: nil, lease: true) }
         perform(handoff)
+        noteIfIdle()
     }
 
     func countLeased(key: InstanceKey, error: PoolError.Class?) {
@@ -229,6 +231,7 @@ final class PoolCore: Sendable {
         if result.close { connection.close(failing: .shuttingDown) }
         for queued in result.serve { dispatch(queued.waiter, on: connection) }
         notifyIfConnected()
+        noteIfIdle()
     }
 
     /// A latch that fires once no connect is in progress (at once if none is).
@@ -248,12 +251,14 @@ final class PoolCore: Sendable {
         let lost = state.withLockedValue { $0.connectFailed(key: key, error: error, now: .now()) }
         handle(lost, error: error)
         notifyIfConnected()
+        noteIfIdle()
     }
 
     /// A connection closed; `error` when it failed rather than being closed by the pool.
     func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?) {
         let lost = state.withLockedValue { $0.closed(id, key: key, error: error, now: .now()) }
         handle(lost, error: error ?? .shuttingDown)
+        noteIfIdle()
     }
 
     private func handle(_ lost: State.Lost, error: PoolError) {
@@ -313,9 +318,20 @@ final class PoolCore: Sendable {
         let waiters = drained.waiters
         for connection in drained.close { connection.close(failing: .shuttingDown) }
         for (queued, address) in waiters { queued.waiter.complete(.failure(.unfinished(instance: address))) }
+        noteIfIdle()
     }
 
     var busy: Bool { state.withLockedValue { $0.inFlight > 0 || $0.connecting > 0 } }
+
+    /// Fires once the pool is stopping and nothing is in flight or connecting: what a shutdown waits for, instead
+    /// of polling.
+    let idle = Latch()
+
+    /// One relaxed load on every finish while the pool runs; the lock only once it is stopping.
+    private func noteIfIdle() {
+        guard stopping.load(ordering: .relaxed), !idle.isFired, !busy else { return }
+        idle.fire()
+    }
 
     /// Closes every connection; what is still in flight on them fails as ``PoolError/unfinished(instance:)``.
     func closeAll() -> [PoolConnection] {
