@@ -29,7 +29,9 @@ extension BenchTests {
         let (server, ports) = try await Self.serve(3)
         defer { server.terminate() }
         let targets = ports.map { "--target 127.0.0.1:\($0)" }.joined(separator: " ")
-        let result = try await Tool.shell("ulimit -n 256 && exec \"$BIN\" bench \(targets) --conns 100 --duration 1s --json")
+        // A generous connect timeout: the subject is the file limit, and a starved client (the other core busy, in
+        // CI) may take more than the default second over 300 connects.
+        let result = try await Tool.shell("ulimit -n 256 && exec \"$BIN\" bench \(targets) --conns 100 --duration 1s --connect-timeout 10s --json")
         #expect(result.status == 1)
         #expect(result.stderr.contains("connections asked for could not be opened on this client's own limits: too many open files"))
         let r = try BenchReport.decode(Data(result.stdout.utf8))
