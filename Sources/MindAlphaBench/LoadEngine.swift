@@ -117,14 +117,25 @@ public final class LoadEngine: ResponseSink {
     /// Starts a run at once. `inFlightLimit` bounds an open loop's requests out (give the pool's capacity:
     /// connections × in-flight per connection × instances); `validate` returns why an answer's body is not
     /// acceptable (it then counts as an `invalid` error), or nil.
+    /// `inFlightPerInstance`, when given, raises the in-flight limit to that many per instance as instances join
+    /// (checked once a second), so that an open loop keeps up with a growing fleet.
     public static func start(
         pool: ConnectionPool, plan: LoadPlan, body: ByteBuffer, eventLoop: any EventLoop, inFlightLimit: Int = 1_000,
-        validate: (@Sendable (ByteBuffer) -> String?)? = nil
+        inFlightPerInstance: Int? = nil, validate: (@Sendable (ByteBuffer) -> String?)? = nil
     ) -> LoadEngine {
         let engine = LoadEngine(
             pool: pool, plan: plan, body: body, eventLoop: eventLoop, inFlightLimit: inFlightLimit, validate: validate)
         engine.begin()
+        if let perInstance = inFlightPerInstance { engine.followFleet(perInstance: perInstance) }
         return engine
+    }
+
+    /// Once a second until the run is over: the in-flight limit follows the fleet's size.
+    private func followFleet(perInstance: Int) {
+        loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] task in
+            guard !done.isFired else { return task.cancel() }
+            raiseInFlightLimit(to: perInstance * max(1, pool.statistics().instances.count))
+        }
     }
 
     private func begin() {

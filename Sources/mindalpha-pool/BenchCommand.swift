@@ -155,7 +155,7 @@ enum BenchCommand {
         if case .closed = plan.mode, !args.isSet("concurrency") { plan.mode = .closed(concurrency: conns * instances) }
         let engine = LoadEngine.start(
             pool: pool, plan: plan, body: body, eventLoop: group.next(),
-            inFlightLimit: conns * perConnection * max(1, instances), validate: validate)
+            inFlightLimit: conns * perConnection * max(1, instances), inFlightPerInstance: conns * perConnection, validate: validate)
         let signals = SignalCount()
         Signals.onTermination { signal in
             // The first stops the run with a partial report; a second, impatient one exits at once.
@@ -168,8 +168,6 @@ enum BenchCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard !Task.isCancelled else { break }
-                let count = pool.statistics().instances.count
-                engine.raiseInFlightLimit(to: conns * perConnection * max(1, count))
                 progress.show(engine.progress())
             }
         }
