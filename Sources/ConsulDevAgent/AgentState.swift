@@ -103,9 +103,11 @@ final class AgentState: Sendable {
     }
 
     /// Every service name with its de-duplicated tags.
+    /// Every service with its tags; `consul` itself is listed, as a real server lists the service it registers
+    /// for itself (this agent does not answer health queries for it).
     func catalogServices() -> (services: [String: [String]], index: UInt64) {
         store.withLockedValue { s in
-            var result: [String: [String]] = [:]
+            var result: [String: [String]] = ["consul": []]
             for service in s.services.values {
                 var tags = result[service.name] ?? []
                 for tag in service.tags where !tags.contains(tag) { tags.append(tag) }

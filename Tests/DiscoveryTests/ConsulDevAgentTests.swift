@@ -99,6 +99,7 @@ import Testing
             try await client.register(other)
             let services = try #require(try await Self.raw(agent, .GET, "/v1/catalog/services").json as? [String: [String]])
             #expect(Set(services["payments"] ?? []) == ["primary", "v1", "canary"])
+            #expect(services["consul"] == [])  // as in Tests/Fixtures/consul/catalog-services.json: the server's own
             let nodes = try #require(try await Self.raw(agent, .GET, "/v1/catalog/service/payments?tag=canary").json as? [[String: Any]])
             #expect(nodes.map { $0["ServiceID"] as? String } == ["p2"])
             #expect(nodes.first?["ServicePort"] as? Int == 8081)

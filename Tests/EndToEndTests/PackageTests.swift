@@ -165,7 +165,7 @@ import Testing
             try await Self.register(client, "ms-serving", ports: [9001, 9002])
             try await Self.register(client, "ms-canary", ports: [9101])
             let consul = "--consul \(agent.address)"
-            #expect(try await Self.bashComplete("mindalpha-pool bench \(consul) --service ").candidates == ["ms-canary", "ms-serving"])
+            #expect(try await Self.bashComplete("mindalpha-pool bench \(consul) --service ").candidates == ["consul", "ms-canary", "ms-serving"])
             #expect(try await Self.bashComplete("mindalpha-pool bench \(consul) -s ms-s").candidates == ["ms-serving"])
             #expect(try await Self.bashComplete("mindalpha-pool repl --consul=\(agent.address) --service ms-c").candidates == ["ms-canary"])
             #expect(try await Self.bashComplete("mindalpha-pool bench \(consul) -s ms-serving --target ").candidates == ["127.0.0.1:9001", "127.0.0.1:9002"])
@@ -178,6 +178,21 @@ import Testing
         let closed = try await ScriptedServer.closedPort()
         let down = try await Self.bashComplete("mindalpha-pool bench --consul 127.0.0.1:\(closed) --service ")
         #expect(down.candidates.isEmpty && !down.stderr.contains("mindalpha-pool:"), "\(down.stderr)")
+    }
+
+    @Test func discoverListsServicesAndTargetsAsBareLines() async throws {
+        try await withDevAgent { agent, client in
+            try await Self.register(client, "ms-serving", ports: [9002, 9001])
+            let services = try await Tool.run(["discover", "--list-services", "--consul", agent.address])
+            #expect(services.status == 0 && services.stdout == "consul\nms-serving\n")
+            let targets = try await Tool.run(["discover", "--list-targets", "-s", "ms-serving", "--consul", agent.address])
+            #expect(targets.status == 0 && Set(targets.stdout.split(separator: "\n")) == ["127.0.0.1:9001", "127.0.0.1:9002"])
+            let none = try await Tool.run(["discover", "--list-targets", "-s", "nope", "--consul", agent.address])
+            #expect(none.status == 69 && none.stdout.isEmpty && none.stderr.contains("service 'nope' has no passing instance"))
+        }
+        let closed = try await ScriptedServer.closedPort()
+        let down = try await Tool.run(["discover", "--list-services", "--consul", "127.0.0.1:\(closed)"])
+        #expect(down.status == 69 && down.stdout.isEmpty)
     }
 
     @Test func fishCompletesTheSameWay() async throws {
