@@ -6,27 +6,28 @@ import NIOConcurrencyHelpers
 /// its own (so it runs however busy the rest of the process is).
 enum Signals {
     private static let queue = DispatchQueue(label: "mindalpha.signals")
-    private static let state = NSLock()
-    private nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    private nonisolated(unsafe) static var action: (@Sendable (String) -> Void)?
+    /// The dispatch sources (kept alive for the process's life) and the action they run.
+    private struct State: @unchecked Sendable {
+        var sources: [DispatchSourceSignal] = []
+        var action: (@Sendable (String) -> Void)?
+    }
+    private static let state = NIOLockedValueBox(State())
 
     /// From now on, each SIGINT or SIGTERM runs `action` with the signal's name (replacing the previous action).
     static func onTermination(_ action: @escaping @Sendable (String) -> Void) {
-        state.lock()
-        defer { state.unlock() }
-        self.action = action
-        guard sources.isEmpty else { return }
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                state.lock()
-                let current = Signals.action
-                state.unlock()
-                current?(name)
+        state.withLockedValue { state in
+            state.action = action
+            guard state.sources.isEmpty else { return }
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    let current = Signals.state.withLockedValue { $0.action }
+                    current?(name)
+                }
+                source.resume()
+                state.sources.append(source)
             }
-            source.resume()
-            sources.append(source)
         }
     }
 
