@@ -68,9 +68,9 @@ import Testing
     }
 
     @Test func unreachableSaysWhatToDo() async throws {
-        // A port that refuses, reserved so that no parallel test's server can take it; a 30 s request timeout.
+        // A port that refuses, reserved so that no parallel test's server can take it; a 300 s request timeout.
         let port = try await ScriptedServer.closedPort()
-        let client = try ConsulClient(settings: ConsulSettings(hostPort: "127.0.0.1:\(port)", timeout: .seconds(30)))
+        let client = try ConsulClient(settings: ConsulSettings(hostPort: "127.0.0.1:\(port)", timeout: .seconds(300)))
         defer { Task { try? await client.shutdown() } }
         let start = ContinuousClock.now
         await #expect {
@@ -79,7 +79,9 @@ import Testing
             "\(error)" == "consul at 127.0.0.1:\(port) unreachable: connection refused — set --consul or CONSUL_HTTP_ADDR"
                 && (error as? ConsulError)?.isUnreachable == true
         }
-        #expect(ContinuousClock.now - start < .seconds(20))  // refused at once, not retried until the 30 s deadline
+        // Refused at once, not retried until the 300 s deadline (an AddressSanitizer build beside a full suite and a
+        // busy core once took 28 s to get there).
+        #expect(ContinuousClock.now - start < .seconds(120))
     }
 
     @Test func forbiddenNamesThePermissionAndHidesTheToken() async throws {
