@@ -141,15 +141,15 @@ import Testing
         let started = ContinuousClock.now
         let session = REPLSession(
             configuration: PoolConfiguration(source: .consul(
-                ConsulSettings(hostPort: "127.0.0.1:\(mute.port)", timeout: .seconds(30)), HealthQuery(service: "ms-serving"))),
+                ConsulSettings(hostPort: "127.0.0.1:\(mute.port)", timeout: .seconds(300)), HealthQuery(service: "ms-serving"))),
             label: "ms-serving")
         #expect(session.prompt == "ms-serving> ")
         #expect(try await Self.run(session, "help timeout").text.hasPrefix("timeout [duration]"))
         #expect(await session.knownInstancesIfReady.isEmpty)  // what completion asks for: never waits
         try await Task.sleep(for: .milliseconds(200))  // the start is now waiting on Consul
-        #expect(ContinuousClock.now - started < .seconds(5))
-        await session.shutdown()  // gives the start up instead of waiting out the 30 s
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60))  // far below the 300 s Consul may take
+        await session.shutdown()  // gives the start up instead of waiting out the 300 s
+        #expect(ContinuousClock.now - started < .seconds(120))
         await mute.stop()
     }
 }
