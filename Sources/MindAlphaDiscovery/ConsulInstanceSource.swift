@@ -29,20 +29,21 @@ public final class ConsulInstanceSource: InstanceSource {
             let task = Task {
                 var once = query
                 once.index = nil
+                let first: HealthResult
                 do throws(ConsulError) {
-                    let first = try await client.health(once)
-                    guard !first.instances.isEmpty else {
-                        continuation.yield(.failed("consul at \(address) has no passing instance of \(query.service)", refused: false))
-                        continuation.finish()
-                        return
-                    }
-                    continuation.yield(.instances(first.instances))
+                    first = try await client.health(once)
                 } catch {
                     continuation.yield(.failed("\(error)", refused: !error.isUnreachable))
                     continuation.finish()
                     return
                 }
-                for await event in client.watch(query) {
+                guard !first.instances.isEmpty else {
+                    continuation.yield(.failed("consul at \(address) has no passing instance of \(query.service)", refused: false))
+                    continuation.finish()
+                    return
+                }
+                continuation.yield(.instances(first.instances))
+                for await event in client.watch(query, after: first) {
                     switch event {
                     case let .initial(instances, _), let .changed(_, instances, _): continuation.yield(.instances(instances))
                     case let .failed(error, _): continuation.yield(.failed("\(error)", refused: false))

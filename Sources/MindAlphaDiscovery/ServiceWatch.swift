@@ -18,12 +18,15 @@ extension ConsulClient {
     /// backoff and jitter (250 ms doubling to 30 s), without blocking (index 0), so that an answer again is seen at
     /// once; the last good set is kept meanwhile.
     ///
+    /// `after`, an answer the caller already has, is where the watch starts: it blocks from that answer's index and
+    /// reports only what changed since (no `.initial`, and no second query for what is already known).
+    ///
     /// The stream ends when the consuming task is cancelled.
-    public func watch(_ query: HealthQuery, wait: Duration = .seconds(300)) -> AsyncStream<WatchEvent> {
+    public func watch(_ query: HealthQuery, wait: Duration = .seconds(300), after first: HealthResult? = nil) -> AsyncStream<WatchEvent> {
         AsyncStream { continuation in
             let task = Task {
-                var index: UInt64 = 0
-                var current: [Instance]?
+                var index: UInt64 = first.map { max($0.index, 1) } ?? 0
+                var current: [Instance]? = first?.instances
                 var failures = 0
                 while !Task.isCancelled {
                     var q = query

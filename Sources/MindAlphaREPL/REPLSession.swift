@@ -106,16 +106,8 @@ public final class REPLSession: Sendable {
         case let .send(body): return await send(body)
         case let .predict(model, columns, level): return await predict(model, columns, level: level)
         case let .use(instance): return await use(instance)
-        case .instances:
-            switch await pool("instances") {
-            case let .success(pool): return .instances(pool.statistics(), pinned: pinned)
-            case let .failure(refused): return refused.result
-            }
-        case .pool:
-            switch await pool("pool") {
-            case let .success(pool): return .pool(pool.statistics())
-            case let .failure(refused): return refused.result
-            }
+        case .instances: return await withPool("instances") { .instances($0.statistics(), pinned: pinned) }
+        case .pool: return await withPool("pool") { .pool($0.statistics()) }
         case .stats:
             return state.withLockedValue { .summary(.init(command: "stats", succeeded: $0.ok, failed: $0.failures, latencies: $0.latencies)) }
         case let .repeat(n, inner): return await repeatCommand(n, inner)
@@ -157,13 +149,13 @@ public final class REPLSession: Sendable {
 
     // MARK: requests
 
-    /// The pool, or why there is none (discovery failed): the session goes on either way.
-    private func pool(_ command: String) async -> Result<ConnectionPool, REPLResultBox> {
-        do {
-            return .success(try await poolTask.value)
-        } catch {
-            return .failure(REPLResultBox(.refused(command: command, message: "\(error)", errorClass: "unavailable")))
+    /// `body`'s result with the pool, or why there is none (discovery failed): the session goes on either way.
+    private func withPool(_ command: String, _ body: (ConnectionPool) async -> REPLResult) async -> REPLResult {
+        let pool: ConnectionPool
+        do { pool = try await poolTask.value } catch {
+            return .refused(command: command, message: "\(error)", errorClass: "unavailable")
         }
+        return await body(pool)
     }
 
     private func send(_ body: REPLCommand.Body) async -> REPLResult {
@@ -189,15 +181,12 @@ public final class REPLSession: Sendable {
 
     /// Sends a body and counts the outcome in this session's statistics.
     private func request(_ command: String, _ body: ByteBuffer, answered: (PoolResponse) -> REPLResult) async -> REPLResult {
-        let result: REPLResult
-        switch await pool(command) {
-        case let .failure(refused): result = refused.result
-        case let .success(pool):
+        let result = await withPool(command) { pool in
             let (target, timeout) = state.withLockedValue { ($0.pinned, $0.timeout) }
-            do {
-                result = answered(try await pool.send(body, to: target, timeout: timeout))
+            do throws(PoolError) {
+                return answered(try await pool.send(body, to: target, timeout: timeout))
             } catch {
-                result = .requestFailed(command: command, error)
+                return .requestFailed(command: command, error)
             }
         }
         state.withLockedValue { state in
@@ -244,10 +233,4 @@ public final class REPLSession: Sendable {
         }
         return .summary(summary)
     }
-}
-
-/// A result carried as an error value (`Result` needs an `Error` failure).
-struct REPLResultBox: Error {
-    let result: REPLResult
-    init(_ result: REPLResult) { self.result = result }
 }

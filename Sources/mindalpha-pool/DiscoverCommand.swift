@@ -76,12 +76,13 @@ enum DiscoverCommand {
         let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
         defer { Task { try? await client.shutdown() } }
         do {
-            let services = try await client.services(namespace: args.string("namespace"))
             if args.flag("list-services") {
-                for name in services { Output.out(name) }
+                for name in try await client.services(namespace: args.string("namespace")) { Output.out(name) }
                 return .success
             }
-            let names = args.string("service").map { [$0] } ?? services.filter { $0 != "consul" }
+            // The catalog only when no --service names the one service to list.
+            var names = args.string("service").map { [$0] } ?? []
+            if names.isEmpty { names = try await client.services(namespace: args.string("namespace")).filter { $0 != "consul" } }
             var seen = Set<String>()
             for name in names {
                 for instance in try await client.health(ConsulOptions.query(args, service: name)).instances
@@ -249,12 +250,9 @@ enum DiscoverCommand {
                     }
                     said = said.intersection(RegistrationLint.check(instances).map(\.message))
                 }
-                for await event in client.watch(query, wait: wait) {
+                for await event in client.watch(query, wait: wait, after: first) {
                     switch event {
-                    case .initial(let instances, let index):
-                        // The watch's own first answer: report what changed since the table.
-                        await apply(instances, index: index)
-                    case .changed(_, let instances, let index):
+                    case .initial(let instances, let index), .changed(_, let instances, let index):
                         await apply(instances, index: index)
                     case .failed(let error, let retryIn):
                         Output.err("\(clock()) mindalpha-pool: \(error) (retrying in \(formatDuration(retryIn)); keeping the last \(Output.count(known.count, "instance")))")
