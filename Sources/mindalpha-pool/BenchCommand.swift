@@ -164,7 +164,8 @@ enum BenchCommand {
         // A progress line rewrites itself with escape sequences: a terminal that cannot (TERM=dumb) gets none.
         let progress = Progress(enabled: !args.flag("quiet") && isatty(STDERR_FILENO) == 1
                                 && ProcessInfo.processInfo.environment["TERM"] != "dumb")
-        let ticker = Task {
+        // No progress line, no ticker: a quiet or piped run does nothing once a second.
+        let ticker = !progress.enabled ? nil : Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard !Task.isCancelled else { break }
@@ -172,7 +173,7 @@ enum BenchCommand {
             }
         }
         let result = await engine.result()
-        ticker.cancel()
+        ticker?.cancel()
         progress.clear()
         await pool.shutdown(deadline: .seconds(2))
         let report = BenchReport(result: result, plan: plan, client: usage())

@@ -15,26 +15,18 @@ import Testing
         return (keys.first { $0.value == "10.0.0.1:1" }!.key, keys.first { $0.value == "10.0.0.1:2" }!.key)
     }
 
-    static func host(_ pick: Machine.Pick) -> String? {
-        switch pick.decision {
-        case let .send(connection, _, _): return String(connection.split(separator: "#")[0])
-        default: return nil
-        }
-    }
+    static func host(_ pick: Machine.Action) -> String? { pick.sentOn.map { String($0.split(separator: "#")[0]) } }
 
     @Test func aRunOfTimeoutsEjectsAndTheInstanceComesBackThroughOneProbeAtATime() {
         var m = M.machine(max: 1, inFlight: 100, threshold: 5)
         let (a, _) = Self.two(&m)
         for id in 0..<10 { _ = m.pick(id, id: UInt64(id), now: Self.t0) }  // five on each
         for n in 1...4 {
-            guard case .none = m.finished(ConnectionID(raw: 1), key: a, error: .timeout, now: Self.t0) else {
-                Issue.record("ejected after \(n)"); return
-            }
+            #expect(m.finished(ConnectionID(raw: 1), key: a, error: .timeout, now: Self.t0).isNothing, "ejected after \(n)")
         }
-        guard case let .eject(ejection) = m.finished(ConnectionID(raw: 1), key: a, error: .timeout, now: Self.t0) else {
-            Issue.record("five timeouts in a row did not eject"); return
-        }
-        #expect(ejection.instance.address == "10.0.0.1:1" && ejection.close == ["10.0.0.1:1#1"])
+        let ejection = m.finished(ConnectionID(raw: 1), key: a, error: .timeout, now: Self.t0)
+        #expect(ejection.ejectedAddress == "10.0.0.1:1" && ejection.closed == ["10.0.0.1:1#1"])
+        #expect(ejection.close.map(\.1) == [.connectionClosed(instance: "10.0.0.1:1", reason: "the instance was ejected")])
         let stats = m.statistics(now: Self.t0)
         #expect(stats.instances.first { $0.instance.port == 1 }?.ejectedFor == .seconds(1))
         #expect((0..<6).allSatisfy { Self.host(m.pick(100 + $0, id: UInt64(100 + $0), now: Self.t0 + .milliseconds(500))) == "10.0.0.1:2" })
@@ -42,19 +34,17 @@ import Testing
         var toA = 0
         for i in 0..<6 {
             let pick = m.pick(200 + i, id: UInt64(200 + i), now: Self.t0 + .milliseconds(1100))
-            if case .queued(a) = pick.decision { toA += 1 }
+            if pick.queuedIn == a { toA += 1 }
         }
         #expect(toA == 1)
         #expect(m.statistics(now: Self.t0 + .milliseconds(1100)).instances.first { $0.instance.port == 1 }?.probing == true)
         // The probe fails: out again, for twice as long.
         _ = m.connected(ConnectionID(raw: 3), key: a, connection: "10.0.0.1:1#3")
-        guard case let .eject(again) = m.finished(ConnectionID(raw: 3), key: a, error: .timeout, now: Self.t0 + .milliseconds(1200)) else {
-            Issue.record("a failed probe did not eject"); return
-        }
-        #expect(again.close == ["10.0.0.1:1#3"])
+        let again = m.finished(ConnectionID(raw: 3), key: a, error: .timeout, now: Self.t0 + .milliseconds(1200))
+        #expect(again.ejectedAddress == "10.0.0.1:1" && again.closed == ["10.0.0.1:1#3"])
         #expect(m.statistics(now: Self.t0 + .milliseconds(1200)).instances.first { $0.instance.port == 1 }?.ejectedFor == .seconds(2))
         // Next time the probe is answered: back in the schedule, an event says so.
-        var probe: Machine.Pick
+        var probe: Machine.Action
         repeat { probe = m.pick(300, id: 300, now: Self.t0 + .milliseconds(3300)) } while probe.dial == nil
         _ = m.connected(ConnectionID(raw: 4), key: a, connection: "10.0.0.1:1#4")
         _ = m.finished(ConnectionID(raw: 4), key: a, error: nil, now: Self.t0 + .milliseconds(3400))
@@ -74,7 +64,7 @@ import Testing
         while !ejected, outcomes < 64 {
             outcomes += 1
             let error: PoolError.Class? = outcomes % 6 == 0 ? .closed : nil
-            if case .eject = m.finished(ConnectionID(raw: 1), key: a, error: error, now: Self.t0) { ejected = true }
+            if m.finished(ConnectionID(raw: 1), key: a, error: error, now: Self.t0).ejected != nil { ejected = true }
         }
         #expect(ejected && outcomes == 24)  // 4 of 24 (≥ 20 known, ≥ 10 %)
         #expect(m.events.events.first?.description.contains("4 of its last 64 outcomes failed (connections closed)") == true)
@@ -98,12 +88,12 @@ import Testing
         var now = Self.t0
         for n in 0..<5 {
             // Demand right after the last failure: the connect is asked for after the back-off.
-            var pick: Machine.Pick
+            var pick: Machine.Action
             repeat { pick = m.pick(n, id: UInt64(n), now: now) } while pick.dial == nil
             delays.append(pick.dial!.at.map { ($0 - now).nanoseconds / 1_000_000 } ?? 0)
             now = pick.dial!.at ?? now
             let lost = m.connectFailed(key: a, error: limit, now: now)
-            #expect(lost.ejection == nil)
+            #expect(lost.ejected == nil)
         }
         #expect(m.statistics(now: Self.t0).instances.first { $0.instance.port == 1 }?.ejectedFor == nil)
         // 0, then about 20, 40, 80, 160 ms (±20 %).
@@ -112,7 +102,7 @@ import Testing
             #expect(Double(delays[n]) >= expected * 0.79 && Double(delays[n]) <= expected * 1.21, "\(delays)")
         }
         // One answer clears the back-off.
-        var pick: Machine.Pick
+        var pick: Machine.Action
         repeat { pick = m.pick(9, id: 9, now: Self.t0 + .seconds(9)) } while pick.dial == nil
         _ = m.connected(ConnectionID(raw: 10), key: a, connection: "10.0.0.1:1#10")
         _ = m.finished(ConnectionID(raw: 10), key: a, error: nil, now: Self.t0 + .seconds(9))
@@ -125,10 +115,10 @@ import Testing
         var m = M.machine(max: 1, emptySetGrace: .seconds(10))
         _ = M.start(&m, [M.instance(1, weight: 1)])
         let held = m.update([], now: Self.t0)
-        #expect(held.emptySetDeadline == Self.t0 + .seconds(10) && held.close.isEmpty)
+        #expect(held.emptySetAt == Self.t0 + .seconds(10) && held.close.isEmpty)
         #expect(Self.host(m.pick(1, id: 1, now: Self.t0)) == "10.0.0.1:1")
         #expect(m.events.events.map(\.kindName) == ["consul_empty"])
-        #expect(m.update([], now: Self.t0 + .seconds(5)).emptySetDeadline == Self.t0 + .seconds(10))  // still the first
+        #expect(m.update([], now: Self.t0 + .seconds(5)).emptySetAt == Self.t0 + .seconds(10))  // still the first
         _ = m.update([M.instance(1, weight: 1)], now: Self.t0 + .seconds(6))
         #expect(m.applyHeldBackEmptySet(now: Self.t0 + .seconds(10)).close.isEmpty)
         #expect(m.statistics(now: Self.t0 + .seconds(10)).instances.count == 1)
@@ -136,9 +126,7 @@ import Testing
         _ = m.update([], now: Self.t0 + .seconds(20))
         #expect(m.applyHeldBackEmptySet(now: Self.t0 + .seconds(25)).close.isEmpty)  // too early
         _ = m.applyHeldBackEmptySet(now: Self.t0 + .seconds(30))
-        guard case .fail(.noInstances) = m.pick(2, id: 2, now: Self.t0 + .seconds(30)).decision else {
-            Issue.record("the empty set did not apply"); return
-        }
+        #expect(m.pick(2, id: 2, now: Self.t0 + .seconds(30)).failure == .noInstances("svc"), "the empty set did not apply")
         #expect(m.events.events.map(\.kindName) == ["consul_empty", "consul_empty", "left"])
     }
 }

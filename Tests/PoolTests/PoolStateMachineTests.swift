@@ -23,8 +23,6 @@ import Testing
                        algorithm: .lvs, sourceName: "svc")
     }
 
-    static func ejected(_ e: Machine.Ejection?) -> String? { e?.instance.address }
-
     /// Applies `instances` and opens every connection asked for, named `address#n`.
     static func start(_ m: inout Machine, _ instances: [Instance]) -> [InstanceKey: String] {
         var keys: [InstanceKey: String] = [:]
@@ -39,10 +37,7 @@ import Testing
         return keys
     }
 
-    static func sentTo(_ pick: Machine.Pick) -> String? {
-        if case let .send(connection, _, _) = pick.decision { return connection }
-        return nil
-    }
+    static func sentTo(_ pick: Machine.Action) -> String? { pick.sentOn }
 
     @Test func startDialsTheMaximumPerInstanceAndPicksFollowTheWeights() {
         var m = Self.machine(max: 3)
@@ -68,10 +63,10 @@ import Testing
         let second = m.pick(2, id: 2, now: Self.t0)
         #expect(Self.sentTo(second) == "a" && second.dial == nil)
         // Both slots of "a" are taken and "b" is not up yet: the next one waits.
-        guard case .queued = m.pick(3, id: 3, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        #expect(m.pick(3, id: 3, now: Self.t0).queuedIn == dial.key)
         // "b" comes up and takes the waiter at once.
         let connected = m.connected(ConnectionID(raw: 2), key: dial.key, connection: "b")
-        #expect(connected.serve.map(\.waiter) == [3])
+        #expect(connected.served == [3])
     }
 
     @Test func noIdleConnectionBelowTheMaximumOpensAnother() {
@@ -93,18 +88,16 @@ import Testing
         let key = keys.keys.first!
         _ = m.pick(0, id: 0, now: Self.t0)
         for w in 1...3 {
-            guard case .queued = m.pick(w, id: UInt64(w), now: Self.t0).decision else { Issue.record("expected a wait"); return }
+            #expect(m.pick(w, id: UInt64(w), now: Self.t0).queuedIn == key)
         }
         var order: [Int] = []
         for _ in 1...3 {
-            guard case let .serve(_, id, _, queued) = m.finished(ConnectionID(raw: 1), key: key, error: nil) else {
-                Issue.record("expected a handoff"); return
-            }
-            #expect(id == ConnectionID(raw: 1))
-            order.append(queued.waiter)
+            let handoff = m.finished(ConnectionID(raw: 1), key: key, error: nil)
+            #expect(handoff.servedOn == ConnectionID(raw: 1))
+            order += handoff.served
         }
         #expect(order == [1, 2, 3])
-        guard case .none = m.finished(ConnectionID(raw: 1), key: key, error: nil) else { Issue.record("nobody waits"); return }
+        #expect(m.finished(ConnectionID(raw: 1), key: key, error: nil).isNothing)  // nobody waits
         #expect(m.statistics(now: Self.t0).instances[0].counters.ok == 4)
     }
 
@@ -112,20 +105,54 @@ import Testing
         var m = Self.machine(max: 1, inFlight: 1)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
         _ = m.pick(0, id: 0, now: Self.t0)
-        let first = m.pick(1, id: 1, now: Self.t0, deadline: Self.t0 + .seconds(1))
-        #expect(first.armQueueTimer == Self.t0 + .seconds(1))
-        #expect(m.pick(2, id: 2, now: Self.t0, deadline: Self.t0 + .seconds(2)).armQueueTimer == nil)  // later: no new timer
-        #expect(m.pick(3, id: 3, now: Self.t0, deadline: Self.t0 + .milliseconds(500)).armQueueTimer == Self.t0 + .milliseconds(500))
+        let first = m.pick(1, id: 1, now: Self.t0, deadline: Self.t0 + .seconds(1), timeout: .seconds(1))
+        #expect(first.armed == Self.t0 + .seconds(1))
+        #expect(m.pick(2, id: 2, now: Self.t0, deadline: Self.t0 + .seconds(2), timeout: .seconds(2)).armed == nil)  // later: no new timer
+        #expect(m.pick(3, id: 3, now: Self.t0, deadline: Self.t0 + .milliseconds(500), timeout: .milliseconds(500)).armed
+            == Self.t0 + .milliseconds(500))
         // The 1 s timer is no longer the queue's: it fails what is due and arms nothing.
         let stale = m.expireQueue(key, timer: Self.t0 + .seconds(1), now: Self.t0 + .milliseconds(100))
-        #expect(stale.waiters.isEmpty && stale.rearm == nil)
+        #expect(stale.isNothing)
         let due = m.expireQueue(key, timer: Self.t0 + .milliseconds(500), now: Self.t0 + .milliseconds(1500))
-        #expect(due.waiters.map(\.waiter) == [1, 3] && due.address == "10.0.0.1:1")
-        #expect(due.rearm == Self.t0 + .seconds(2))
+        #expect(due.failed == [1, 3])
+        #expect(due.fail.map(\.1) == [.noConnection(instance: "10.0.0.1:1", after: .seconds(1)),
+                                      .noConnection(instance: "10.0.0.1:1", after: .milliseconds(500))])
+        #expect(due.armed == Self.t0 + .seconds(2))
         #expect(m.statistics(now: Self.t0).instances[0].counters[.unavailable] == 2)
         #expect(m.statistics(now: Self.t0).instances[0].waiting == 1)
         let last = m.expireQueue(key, timer: Self.t0 + .seconds(2), now: Self.t0 + .seconds(2))
-        #expect(last.waiters.map(\.waiter) == [2] && last.rearm == nil)
+        #expect(last.failed == [2] && last.armed == nil)
+    }
+
+    @Test func aQueueThatEmptiesAsksForItsTimerToBeCancelled() {
+        var m = Self.machine(max: 1, inFlight: 1)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(0, id: 0, now: Self.t0)
+        #expect(m.pick(1, id: 1, now: Self.t0, deadline: Self.t0 + .seconds(1), timeout: .seconds(1)).armed != nil)
+        let served = m.finished(ConnectionID(raw: 1), key: key, error: nil)
+        #expect(served.served == [1] && served.cancelsQueueTimer)
+        // The next waiter arms a timer again; its cancellation empties the queue and cancels that one.
+        #expect(m.pick(2, id: 2, now: Self.t0, deadline: Self.t0 + .seconds(3), timeout: .seconds(2)).armed == Self.t0 + .seconds(3))
+        let cancelled = m.cancel(id: 2, key: key)
+        #expect(cancelled.failed == [2] && cancelled.fail.map(\.1) == [.cancelled] && cancelled.cancelsQueueTimer)
+        #expect(m.drain().timer == .cancelAll)
+    }
+
+    @Test func shutdownIsCompleteOnceTheLastRequestFinishedAndIsSaidOnce() {
+        var m = Self.machine(max: 2, inFlight: 1)
+        let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
+        _ = m.pick(1, id: 1, now: Self.t0)
+        _ = m.pick(2, id: 2, now: Self.t0)
+        #expect(!m.drain().shutdownComplete)
+        let first = m.finished(ConnectionID(raw: 1), key: key, error: nil)
+        #expect(first.closed == ["10.0.0.1:1#1"] && !first.shutdownComplete)
+        let last = m.finished(ConnectionID(raw: 2), key: key, error: nil)
+        #expect(last.closed == ["10.0.0.1:1#2"] && last.shutdownComplete)
+        #expect(!m.closed(ConnectionID(raw: 2), key: key, error: nil, now: Self.t0).shutdownComplete)
+        // Nothing in flight when the drain starts: complete at once.
+        var idle = Self.machine(max: 1, inFlight: 1)
+        _ = Self.start(&idle, [Self.instance(1, weight: 1)])
+        #expect(idle.drain().shutdownComplete)
     }
 
     @Test func aCancelledWaiterLeavesTheQueueAndIsCounted() {
@@ -134,13 +161,10 @@ import Testing
         _ = m.pick(0, id: 10, now: Self.t0)
         _ = m.pick(1, id: 11, now: Self.t0)
         _ = m.pick(2, id: 12, now: Self.t0)
-        #expect(m.cancel(id: 11, key: key, countingAs: .unavailable)?.0.waiter == 1)
-        #expect(m.cancel(id: 11, key: key, countingAs: .unavailable) == nil)
-        guard case let .serve(_, _, _, queued) = m.finished(ConnectionID(raw: 1), key: key, error: nil) else {
-            Issue.record("expected a handoff"); return
-        }
-        #expect(queued.waiter == 2)
-        #expect(m.statistics(now: Self.t0).instances[0].counters[.unavailable] == 1)
+        #expect(m.cancel(id: 11, key: key).failed == [1])
+        #expect(m.cancel(id: 11, key: key).isNothing)
+        #expect(m.finished(ConnectionID(raw: 1), key: key, error: nil).served == [2])
+        #expect(m.statistics(now: Self.t0).instances[0].counters[.cancelled] == 1)
     }
 
     @Test func repeatedConnectionFailuresEjectForABackoffThenTheInstanceComesBack() {
@@ -149,9 +173,9 @@ import Testing
         let bad = keys.first { $0.value == "10.0.0.1:1" }!.key
         let error = PoolError.connectionClosed(instance: "10.0.0.1:1", reason: "reset")
         let lost1 = m.closed(ConnectionID(raw: 1), key: bad, error: error, now: Self.t0)
-        #expect(lost1.ejection == nil)
+        #expect(lost1.ejected == nil)
         let lost2 = m.closed(ConnectionID(raw: 99), key: bad, error: error, now: Self.t0)
-        #expect(Self.ejected(lost2.ejection) == "10.0.0.1:1")
+        #expect(lost2.ejectedAddress == "10.0.0.1:1")
         // Ejected: every pick goes to the other instance for one second.
         for i in 0..<5 {
             let pick = m.pick(i, id: UInt64(i), now: Self.t0 + .milliseconds(500))
@@ -162,7 +186,7 @@ import Testing
         var picked = false
         for i in 0..<4 {
             let pick = m.pick(i, id: UInt64(i), now: Self.t0 + .milliseconds(1100))
-            if case let .queued(key) = pick.decision, key == bad, pick.dial != nil { picked = true }
+            if pick.queuedIn == bad, pick.dial != nil { picked = true }
         }
         #expect(picked)
     }
@@ -176,7 +200,7 @@ import Testing
         _ = m.closed(ConnectionID(raw: 1), key: bad, error: error, now: Self.t0 + .milliseconds(10))
         _ = m.closed(ConnectionID(raw: 99), key: bad, error: error, now: Self.t0 + .milliseconds(20))
         // The ejection ran out at 1.020 s: a probe goes out on a new connection and is answered.
-        var probe: Machine.Pick
+        var probe: Machine.Action
         repeat { probe = m.pick(1, id: 1, now: Self.t0 + .milliseconds(1500)) } while probe.dial == nil
         _ = m.connected(ConnectionID(raw: 100), key: bad, connection: "probe")
         _ = m.finished(ConnectionID(raw: 100), key: bad, error: nil, now: Self.t0 + .milliseconds(1600))
@@ -198,18 +222,17 @@ import Testing
         var m = Self.machine(max: 1, inFlight: 1, threshold: 1, maxEjectedShare: 1)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
         _ = m.closed(ConnectionID(raw: 1), key: key, error: .connectionClosed(instance: "a", reason: "reset"), now: Self.t0)
-        guard case let .fail(error) = m.pick(7, id: 7, now: Self.t0).decision else { Issue.record("expected a failure"); return }
-        #expect(error == .allEjected(instances: 1, retryIn: .seconds(1)))
+        #expect(m.pick(7, id: 7, now: Self.t0).failure == .allEjected(instances: 1, retryIn: .seconds(1)))
         #expect(m.statistics(now: Self.t0).unplaced[.unavailable] == 1)
     }
 
     @Test func connectFailuresWithNothingOpenFailTheWaitersOfThatInstance() {
         var m = Self.machine(max: 1, inFlight: 1, threshold: 0)
         let dial = m.update([Self.instance(1, weight: 1)], now: Self.t0).dials[0]
-        guard case .queued = m.pick(1, id: 1, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        #expect(m.pick(1, id: 1, now: Self.t0).queuedIn == dial.key)
         let error = PoolError.connectFailed(instance: "10.0.0.1:1", reason: "refused")
         let lost = m.connectFailed(key: dial.key, error: error, now: Self.t0)
-        #expect(lost.fail.map(\.waiter) == [1])
+        #expect(lost.failed == [1] && lost.fail.map(\.1) == [error])
         #expect(lost.dial == nil)
     }
 
@@ -220,7 +243,7 @@ import Testing
         _ = m.pick(2, id: 2, now: Self.t0)
         let lost = m.closed(ConnectionID(raw: 1), key: key, error: .connectionClosed(instance: "a", reason: "EOF"), now: Self.t0)
         #expect(lost.dial?.count == 1)
-        #expect(lost.fail.isEmpty)
+        #expect(lost.failed.isEmpty)
     }
 
     @Test func removedInstancesLeaveTheScheduleAtOnceAndCloseWhenTheirRequestsFinish() {
@@ -230,7 +253,7 @@ import Testing
         // One request in flight on each of instance 1's two connections? One: then one idle, one busy.
         var busy: ConnectionID?
         for i in 0..<2 {
-            if case let .send(_, id, key) = m.pick(i, id: UInt64(i), now: Self.t0).decision, key == gone { busy = id }
+            if case let .send(_, id, key) = m.pick(i, id: UInt64(i), now: Self.t0).request, key == gone { busy = id }
         }
         #expect(busy != nil)
         let updated = m.update([Self.instance(2, weight: 1)], now: Self.t0)
@@ -238,12 +261,12 @@ import Testing
         #expect(updated.dials.isEmpty)
         for i in 0..<4 {
             let pick = m.pick(i, id: UInt64(i), now: Self.t0)
-            guard case let .send(connection, id, key) = pick.decision else { Issue.record("expected a send"); return }
+            guard case let .send(connection, id, key) = pick.request else { Issue.record("expected a send"); return }
             #expect(connection.hasPrefix("10.0.0.1:2"))
             _ = m.finished(id, key: key, error: nil)
         }
         #expect(m.statistics(now: Self.t0).instances.contains { $0.removed })
-        guard case .close = m.finished(busy!, key: gone, error: nil) else { Issue.record("expected a close"); return }
+        #expect(m.finished(busy!, key: gone, error: nil).closed.count == 1)
         #expect(!m.statistics(now: Self.t0).instances.contains { $0.removed })
     }
 
@@ -253,7 +276,7 @@ import Testing
         _ = m.update([Self.instance(1, weight: 3), Self.instance(2, weight: 1)], now: Self.t0)
         var counts: [Int: Int] = [:]
         for i in 0..<400 {
-            if case let .send(connection, _, _) = m.pick(i, id: UInt64(i), now: Self.t0).decision {
+            if let connection = m.pick(i, id: UInt64(i), now: Self.t0).sentOn {
                 counts[connection.hasPrefix("10.0.0.1:1#") ? 1 : 2, default: 0] += 1
             }
         }
@@ -267,36 +290,31 @@ import Testing
         _ = m.pick(2, id: 2, now: Self.t0)
         _ = m.pick(3, id: 3, now: Self.t0)
         let drained = m.drain()
-        #expect(drained.waiters.map(\.0.waiter) == [3] && drained.waiters.map(\.1) == ["10.0.0.1:1"])
+        #expect(drained.failed == [3] && drained.fail.map(\.1) == [.unfinished(instance: "10.0.0.1:1")])
         #expect(drained.close.isEmpty)
         #expect(m.inFlight == 2)
-        guard case .fail(.shuttingDown) = m.pick(4, id: 4, now: Self.t0).decision else { Issue.record("expected a failure"); return }
-        guard case .close = m.finished(ConnectionID(raw: 1), key: key, error: nil) else { Issue.record("expected a close"); return }
+        #expect(m.pick(4, id: 4, now: Self.t0).failure == .shuttingDown)
+        let closing = m.finished(ConnectionID(raw: 1), key: key, error: nil)
+        #expect(closing.closed == ["10.0.0.1:1#1"] && closing.close.map(\.1) == [.shuttingDown])
         #expect(m.inFlight == 1)
-        #expect(m.removeAllConnections().count == 1)
+        let rest = m.removeAllConnections()
+        #expect(rest.closed == ["10.0.0.1:1#2"] && rest.close.map(\.1) == [.unfinished(instance: "10.0.0.1:1")])
     }
 
     @Test func checkoutsTakeOnlyIdleConnectionsAndWaitInTheSameQueue() {
         var m = Self.machine(max: 1, inFlight: 4)
         let key = Self.start(&m, [Self.instance(1, weight: 1)]).keys.first!
         _ = m.pick(1, id: 1, now: Self.t0)  // a request in flight: not idle
-        guard case .queued = m.pick(2, id: 2, lease: true, now: Self.t0).decision else { Issue.record("expected a wait"); return }
+        #expect(m.pick(2, id: 2, lease: true, now: Self.t0).queuedIn == key)
         // Nobody overtakes a waiter: a request behind the checkout waits though the connection has room.
-        guard case .queued = m.pick(3, id: 3, now: Self.t0).decision else { Issue.record("expected a wait"); return }
-        guard case let .serve(_, _, _, checkout) = m.finished(ConnectionID(raw: 1), key: key, error: nil) else {
-            Issue.record("expected the checkout to get the idle connection"); return
-        }
-        #expect(checkout.waiter == 2 && checkout.lease)
-        guard case let .serve(_, _, _, next) = m.finished(ConnectionID(raw: 1), key: key, error: nil, lease: true) else {
-            Issue.record("expected the request after the checkin"); return
-        }
-        #expect(next.waiter == 3)
+        #expect(m.pick(3, id: 3, now: Self.t0).queuedIn == key)
+        let checkout = m.finished(ConnectionID(raw: 1), key: key, error: nil).servedOne  // the idle connection
+        #expect(checkout?.waiter == 2 && checkout?.lease == true)
+        #expect(m.finished(ConnectionID(raw: 1), key: key, error: nil, lease: true).served == [3])  // after the checkin
     }
 
     @Test func noInstancesIsAnErrorNamingTheSource() {
         var m = Self.machine()
-        guard case .fail(.noInstances("svc")) = m.pick(1, id: 1, now: Self.t0).decision else {
-            Issue.record("expected noInstances"); return
-        }
+        #expect(m.pick(1, id: 1, now: Self.t0).failure == .noInstances("svc"))
     }
 }

@@ -21,6 +21,13 @@ final class PoolCore: Sendable {
     /// Set by ``drain()``: nothing new is connected after it.
     private let stopping = Atomic<Bool>(false)
     private let finishedConnects = Atomic<Int>(0)
+    /// Each instance queue's one deadline timer.
+    private let queueTimers = NIOLockedValueBox<[InstanceKey: QueueTimer]>([:])
+
+    private struct QueueTimer {
+        let at: NIODeadline
+        let task: Scheduled<Void>
+    }
 
     /// Connects finished so far (either way): how a wait for them tells progress from a stall.
     var connectsFinished: Int { finishedConnects.load(ordering: .relaxed) }
@@ -55,32 +62,56 @@ final class PoolCore: Sendable {
 
     /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it.
     func submit(_ request: PoolRequest) {
-        let pick = state.withLockedValue {
-            $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now(), deadline: request.deadline)
+        let action = state.withLockedValue {
+            $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now(),
+                    deadline: request.deadline, timeout: Duration(request.timeout))
         }
-        if let dial = pick.dial { self.dial(dial) }
-        if let ejection = pick.ejection { perform(ejection) }
-        switch pick.decision {
-        case let .send(connection, _, _):
-            dispatch(request, on: connection)
-        case let .queued(key):
-            if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
-            if let at = pick.armQueueTimer { armQueueTimer(key, at: at) }
-        case let .fail(error):
-            group.any().execute { request.complete(.failure(error)) }
-        }
+        apply(action, for: request)
     }
 
-    /// One timer per instance queue, for its earliest deadline: what waits past its deadline fails as
-    /// ``PoolError/noConnection(instance:after:)``.
-    private func armQueueTimer(_ key: InstanceKey, at deadline: NIODeadline) {
-        group.any().scheduleTask(deadline: deadline) { [self] in
-            let expired = state.withLockedValue { $0.expireQueue(key, timer: deadline, now: .now()) }
-            for queued in expired.waiters {
-                queued.waiter.complete(.failure(.noConnection(instance: expired.address, after: Duration(queued.waiter.timeout))))
-            }
-            if let next = expired.rearm { armQueueTimer(key, at: next) }
+    /// Carries out what the state machine decided, after its lock was released: the one place that does.
+    /// `request` is the one a pick was about.
+    private func apply(_ action: State.Action, for request: PoolRequest? = nil) {
+        if let instance = action.ejected {
+            logger.notice("instance ejected by outlier detection", metadata: ["instance": "\(instance.address)"])
         }
+        for (connection, error) in action.close { connection.close(failing: error) }
+        for dial in action.dials { self.dial(dial) }
+        switch action.timer {
+        case .none: break
+        case let .armQueue(key, at): armQueueTimer(key, at: at)
+        case let .cancelQueue(key): queueTimers.withLockedValue { $0.removeValue(forKey: key) }?.task.cancel()
+        case .cancelAll: for timer in queueTimers.withLockedValue({ t in defer { t = [:] }; return t.values }) { timer.task.cancel() }
+        case let .emptySet(at):
+            // An empty set held back: it applies then, if nothing else came meanwhile.
+            group.any().scheduleTask(deadline: at) { [self] in apply(state.withLockedValue { $0.applyHeldBackEmptySet(now: .now()) }) }
+        }
+        if let request {
+            switch action.request {
+            case .none: break
+            case let .send(connection, _, _): dispatch(request, on: connection)
+            case let .queued(key): if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
+            case let .fail(error): group.any().execute { request.complete(.failure(error)) }
+            }
+        }
+        switch action.serve {
+        case .none: break
+        case let .one(connection, _, queued): dispatch(queued.waiter, on: connection)
+        case let .all(connection, queued): for q in queued { dispatch(q.waiter, on: connection) }
+        }
+        for (queued, error) in action.fail { queued.waiter.complete(.failure(error)) }
+        for queued in action.repick { submit(queued.waiter) }
+        if action.shutdownComplete { idle.fire() }
+    }
+
+    /// One timer per instance queue, for its earliest deadline (armed again replaces it); what waits past its
+    /// deadline fails as ``PoolError/noConnection(instance:after:)``.
+    private func armQueueTimer(_ key: InstanceKey, at deadline: NIODeadline) {
+        let task = group.any().scheduleTask(deadline: deadline) { [self] in
+            queueTimers.withLockedValue { if $0[key]?.at == deadline { $0[key] = nil } }
+            apply(state.withLockedValue { $0.expireQueue(key, timer: deadline, now: .now()) })
+        }
+        queueTimers.withLockedValue { $0.updateValue(QueueTimer(at: deadline, task: task), forKey: key) }?.task.cancel()
     }
 
     /// Writes a request on the connection it was given, or completes a checkout with it.
@@ -104,9 +135,7 @@ final class PoolCore: Sendable {
     func cancel(_ request: PoolRequest, ticket: RequestTicket) {
         switch ticket.cancel() {
         case let .queued(key):
-            if let (queued, _) = state.withLockedValue({ $0.cancel(id: request.id, key: key, countingAs: .cancelled) }) {
-                queued.waiter.complete(.failure(.cancelled))
-            }
+            apply(state.withLockedValue { $0.cancel(id: request.id, key: key) })
         case let .sent(connection):
             connection.abandon(request.id, with: .cancelled)
         case .new, .cancelled:
@@ -116,54 +145,23 @@ final class PoolCore: Sendable {
 
     /// A request on `id` finished; its slot may go to a waiter.
     func finished(_ id: ConnectionID, key: InstanceKey, error: PoolError.Class?) {
-        let handoff = state.withLockedValue { $0.finished(id, key: key, error: error) }
-        perform(handoff)
-        noteIfIdle()
+        apply(state.withLockedValue { $0.finished(id, key: key, error: error) })
     }
 
     /// A checked-out connection came back.
     func checkedIn(_ connection: PoolConnection) {
-        let handoff = state.withLockedValue { $0.finished(connection.id, key: connection.key, error: nil, lease: true) }
-        perform(handoff)
-        noteIfIdle()
+        apply(state.withLockedValue { $0.finished(connection.id, key: connection.key, error: nil, lease: true) })
     }
 
     func countLeased(key: InstanceKey, error: PoolError.Class?) {
-        let ejection = state.withLockedValue { $0.countLeased(key: key, error: error, now: .now()) }
-        if let ejection { perform(ejection) }
-    }
-
-    private func perform(_ handoff: State.Handoff) {
-        switch handoff {
-        case .none:
-            break
-        case let .serve(connection, _, _, queued):
-            dispatch(queued.waiter, on: connection)
-        case let .close(connection):
-            connection.close(failing: .shuttingDown)
-        case let .eject(ejection):
-            perform(ejection)
-        }
-    }
-
-    /// An instance was ejected: its connections close (failing what was in flight on them), its waiters are picked
-    /// again (they go to other instances).
-    private func perform(_ ejection: State.Ejection) {
-        logger.notice("instance ejected by outlier detection", metadata: ["instance": "\(ejection.instance.address)"])
-        let error = PoolError.connectionClosed(instance: ejection.instance.address, reason: "the instance was ejected")
-        for connection in ejection.close { connection.close(failing: error) }
-        for queued in ejection.repick { submit(queued.waiter) }
+        apply(state.withLockedValue { $0.countLeased(key: key, error: error, now: .now()) })
     }
 
     func noteLate(key: InstanceKey) { state.withLockedValue { $0.noteLate(key: key) } }
 
-    func noteDuplicate(key: InstanceKey) {
-        if let ejection = state.withLockedValue({ $0.noteDuplicate(key: key, now: .now()) }) { perform(ejection) }
-    }
+    func noteDuplicate(key: InstanceKey) { apply(state.withLockedValue { $0.noteDuplicate(key: key, now: .now()) }) }
 
-    func noteUnknown(key: InstanceKey) {
-        if let ejection = state.withLockedValue({ $0.noteUnknown(key: key, now: .now()) }) { perform(ejection) }
-    }
+    func noteUnknown(key: InstanceKey) { apply(state.withLockedValue { $0.noteUnknown(key: key, now: .now()) }) }
 
     // MARK: connections
 
@@ -227,11 +225,8 @@ final class PoolCore: Sendable {
     }
 
     private func connected(_ connection: PoolConnection) {
-        let result = state.withLockedValue { $0.connected(connection.id, key: connection.key, connection: connection) }
-        if result.close { connection.close(failing: .shuttingDown) }
-        for queued in result.serve { dispatch(queued.waiter, on: connection) }
+        apply(state.withLockedValue { $0.connected(connection.id, key: connection.key, connection: connection) })
         notifyIfConnected()
-        noteIfIdle()
     }
 
     /// A latch that fires once no connect is in progress (at once if none is).
@@ -248,23 +243,13 @@ final class PoolCore: Sendable {
     }
 
     private func connectFailed(key: InstanceKey, error: PoolError) {
-        let lost = state.withLockedValue { $0.connectFailed(key: key, error: error, now: .now()) }
-        handle(lost, error: error)
+        apply(state.withLockedValue { $0.connectFailed(key: key, error: error, now: .now()) })
         notifyIfConnected()
-        noteIfIdle()
     }
 
     /// A connection closed; `error` when it failed rather than being closed by the pool.
     func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?) {
-        let lost = state.withLockedValue { $0.closed(id, key: key, error: error, now: .now()) }
-        handle(lost, error: error ?? .shuttingDown)
-        noteIfIdle()
-    }
-
-    private func handle(_ lost: State.Lost, error: PoolError) {
-        if let ejection = lost.ejection { perform(ejection) }
-        if let dial = lost.dial { self.dial(dial) }
-        for queued in lost.fail { queued.waiter.complete(.failure(error)) }
+        apply(state.withLockedValue { $0.closed(id, key: key, error: error, now: .now()) })
     }
 
     static func describe(connectError error: any Error) -> String {
@@ -277,19 +262,7 @@ final class PoolCore: Sendable {
     // MARK: discovery
 
     func update(_ instances: [Instance]) {
-        perform(state.withLockedValue { $0.update(instances, now: .now()) })
-    }
-
-    private func perform(_ updated: State.Updated) {
-        for connection in updated.close { connection.close(failing: .shuttingDown) }
-        for dial in updated.dials { self.dial(dial) }
-        for queued in updated.repick { submit(queued.waiter) }
-        if let deadline = updated.emptySetDeadline {
-            // An empty set held back: it applies then, if nothing else came meanwhile.
-            group.any().scheduleTask(deadline: deadline) { [self] in
-                perform(state.withLockedValue { $0.applyHeldBackEmptySet(now: .now()) })
-            }
-        }
+        apply(state.withLockedValue { $0.update(instances, now: .now()) })
     }
 
     /// Notes that discovery fails (`error`) or answers again (`nil`); the first failure and the recovery are events.
@@ -311,33 +284,22 @@ final class PoolCore: Sendable {
 
     // MARK: shutdown and statistics
 
+    /// Stops new requests; ``idle`` fires once nothing is in flight or connecting.
     func drain() {
         stopping.store(true, ordering: .relaxed)
         connects.cancelWaiting()
-        let drained = state.withLockedValue { $0.drain() }
-        let waiters = drained.waiters
-        for connection in drained.close { connection.close(failing: .shuttingDown) }
-        for (queued, address) in waiters { queued.waiter.complete(.failure(.unfinished(instance: address))) }
-        noteIfIdle()
+        apply(state.withLockedValue { $0.drain() })
     }
 
-    var busy: Bool { state.withLockedValue { $0.inFlight > 0 || $0.connecting > 0 } }
-
-    /// Fires once the pool is stopping and nothing is in flight or connecting: what a shutdown waits for, instead
-    /// of polling.
+    /// Fires once the pool drains and nothing is in flight or connecting (the state machine says when): what a
+    /// shutdown waits for, instead of polling.
     let idle = Latch()
-
-    /// One relaxed load on every finish while the pool runs; the lock only once it is stopping.
-    private func noteIfIdle() {
-        guard stopping.load(ordering: .relaxed), !idle.isFired, !busy else { return }
-        idle.fire()
-    }
 
     /// Closes every connection; what is still in flight on them fails as ``PoolError/unfinished(instance:)``.
     func closeAll() -> [PoolConnection] {
-        let all = state.withLockedValue { $0.removeAllConnections() }
-        for connection in all { connection.close(failing: .unfinished(instance: connection.address)) }
-        return all
+        let action = state.withLockedValue { $0.removeAllConnections() }
+        apply(action)
+        return action.close.map(\.0)
     }
 
     func statistics() -> PoolStatistics {

@@ -3,30 +3,42 @@ import NIOCore
 /// Connections made, failed and lost, and the shutdown that closes them.
 extension PoolStateMachine {
     /// A connect finished: the new connection serves the instance's waiters, or is closed when unwanted.
-    mutating func connected(_ id: ConnectionID, key: InstanceKey, connection: Connection) -> Connected {
-        guard has(key) else { return Connected(close: true) }
+    mutating func connected(_ id: ConnectionID, key: InstanceKey, connection: Connection) -> Action {
+        var action = Action()
+        guard has(key) else {
+            action.close = [(connection, .shuttingDown)]
+            return action
+        }
         let limits = self.limits
         let draining = self.draining
-        return modify(key) { s in
+        modify(key) { s in
             s.connecting -= 1
             s.connects.opened += 1
             s.lastConnectError = nil
-            if draining || s.removed { return Connected(close: true) }
+            if draining || s.removed {
+                action.close = [(connection, .shuttingDown)]
+                return
+            }
             s.slots.append(Slot(id: id, connection: connection))
             let j = s.slots.count - 1
-            var result = Connected()
+            var served: [Queued] = []
             while let head = s.queue.first, s.canServe(s.slots[j], lease: head.lease, maxInFlight: limits.maxInFlight) {
                 s.queue.removeFirst()
-                if head.lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
-                result.serve.append(head)
+                s.take(j, lease: head.lease)
+                served.append(head)
             }
-            return result
+            if !served.isEmpty {
+                action.serve = .all(connection, served)
+                action.timer = s.timerIfEmptied(key)
+            }
         }
+        noteShutdown(&action)
+        return action
     }
 
     /// A connect failed.
-    mutating func connectFailed(key: InstanceKey, error: PoolError, now: NIODeadline) -> Lost {
-        guard has(key) else { return Lost() }
+    mutating func connectFailed(key: InstanceKey, error: PoolError, now: NIODeadline) -> Action {
+        guard has(key) else { return Action() }
         modify(key) { s in
             s.connecting -= 1
             s.connects.failed += 1
@@ -40,20 +52,22 @@ extension PoolStateMachine {
     }
 
     /// A connection closed; `error` when it failed rather than being closed by the pool.
-    mutating func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?, now: NIODeadline) -> Lost {
-        guard has(key) else { return Lost() }
+    mutating func closed(_ id: ConnectionID, key: InstanceKey, error: PoolError?, now: NIODeadline) -> Action {
+        guard has(key) else { return Action() }
         modify(key) { s in s.slots.removeAll { $0.id == id } }
         return lost(key: key, error: error, now: now)
     }
 
-    mutating func lost(key: InstanceKey, error: PoolError?, now: NIODeadline) -> Lost {
+    /// A connection or a connect is gone: a failure counts against the instance; waiters with nothing open or opening
+    /// get a new connect (after the back-off), or fail when none is coming.
+    mutating func lost(key: InstanceKey, error: PoolError?, now: NIODeadline) -> Action {
         let policy = limits.ejection
         let draining = self.draining
-        var result = Lost()
+        var action = Action()
         if let error {
             modify(key) { $0.health.connectionFailed(now: now, policy, seed: UInt64(key.raw)) }
             lastCause[key] = error.cause
-            result.ejection = judge(key, error: error.errorClass, now: now)
+            judge(key, error: error.errorClass, now: now, into: &action)
         }
         let gone = modify(key) { s -> Bool in
             if !s.queue.isEmpty, s.slots.isEmpty, s.connecting == 0 {
@@ -61,51 +75,54 @@ extension PoolStateMachine {
                 if !s.health.isEjected, !draining, !s.removed, !refused {
                     // Demand is waiting and nothing is open or opening: replace the connection (after the back-off).
                     s.connecting += 1
-                    result.dial = Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now))
+                    action.dials.append(Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now)))
                 } else {
                     let failure = error ?? .connectionClosed(instance: s.instance.address, reason: "closed")
                     while let q = s.queue.popFirst() {
-                        result.fail.append(q)
+                        action.fail.append((q, failure))
                         if !q.lease { s.counters[failure.errorClass] += 1 }
                     }
+                    if case .none = action.timer { action.timer = s.timerIfEmptied(key) }
                 }
             }
             return s.removed && s.slots.isEmpty && s.connecting == 0
         }
-        _ = policy
         if gone { forget(key) }
-        return result
+        noteShutdown(&action)
+        return action
     }
 
-    /// Stops new requests: returns the waiters to fail (with their instance's address) and the idle connections to
-    /// close. Busy connections close as their requests finish (``finished(_:key:error:lease:)`` returns
-    /// ``Handoff/close(_:)``).
-    mutating func drain() -> (waiters: [(Queued, String)], close: [Connection]) {
+    /// Stops new requests: the waiters fail (as unfinished, naming their instance), the idle connections close, the
+    /// queue timers are cancelled. Busy connections close as their requests finish (``finished(_:key:error:lease:now:)``).
+    mutating func drain() -> Action {
         draining = true
-        var waiters: [(Queued, String)] = []
-        var close: [Connection] = []
+        var action = Action()
+        action.timer = .cancelAll
         for (key, _) in states.all {
             modify(key) { s in
                 while let q = s.queue.popFirst() {
-                    waiters.append((q, s.instance.address))
+                    action.fail.append((q, .unfinished(instance: s.instance.address)))
                     if !q.lease { s.counters[.shutdown] += 1 }
                 }
-                for slot in s.slots where slot.idle { close.append(slot.connection) }
+                s.queueTimer = nil
+                for slot in s.slots where slot.idle { action.close.append((slot.connection, .shuttingDown)) }
                 s.slots.removeAll { $0.idle }
             }
         }
-        return (waiters, close)
+        noteShutdown(&action)
+        return action
     }
 
-    /// Every connection still open, forgotten: the last step of shutdown.
-    mutating func removeAllConnections() -> [Connection] {
-        var all: [Connection] = []
+    /// Every connection still open, forgotten: the last step of shutdown. What is still in flight on them fails as
+    /// unfinished.
+    mutating func removeAllConnections() -> Action {
+        var action = Action()
         for (key, _) in states.all {
             modify(key) { s in
-                all.append(contentsOf: s.slots.map(\.connection))
+                action.close += s.slots.map { ($0.connection, .unfinished(instance: s.instance.address)) }
                 s.slots.removeAll()
             }
         }
-        return all
+        return action
     }
 }

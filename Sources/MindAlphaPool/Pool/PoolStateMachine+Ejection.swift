@@ -2,14 +2,16 @@ import NIOCore
 
 /// Outcomes that judge an instance: outlier detection, ejection and return, the counters behind them.
 extension PoolStateMachine {
-    /// Counts the result of a request written on a checked-out connection (its slot is the checkout's); returns an
-    /// ejection when that outcome ejected the instance.
-    mutating func countLeased(key: InstanceKey, error: PoolError.Class?, now: NIODeadline) -> Ejection? {
-        guard has(key) else { return nil }
+    /// Counts the result of a request written on a checked-out connection (its slot is the checkout's); the action
+    /// holds the ejection when that outcome ejected the instance.
+    mutating func countLeased(key: InstanceKey, error: PoolError.Class?, now: NIODeadline) -> Action {
+        var action = Action()
+        guard has(key) else { return action }
         modify(key) { s in
             if let error { s.counters[error] += 1 } else { s.counters.ok += 1 }
         }
-        return judge(key, error: error, now: now)
+        judge(key, error: error, now: now, into: &action)
+        return action
     }
 
     /// Whether a failure of this class says something about the instance (and counts toward its ejection).
@@ -20,13 +22,15 @@ extension PoolStateMachine {
         }
     }
 
-    /// Feeds an outcome to the instance's outlier detection; returns the ejection it caused, if any.
-    mutating func judge(_ key: InstanceKey, error: PoolError.Class?, now: NIODeadline, unmatched: Bool = false) -> Ejection? {
+    /// Feeds an outcome to the instance's outlier detection; an ejection it causes goes into `action`.
+    mutating func judge(
+        _ key: InstanceKey, error: PoolError.Class?, now: NIODeadline, unmatched: Bool = false, into action: inout Action
+    ) {
         let (policy, draining) = (limits.ejection, self.draining)
         let verdict = modify(key) { s -> InstanceHealth.Verdict in
             Self.verdict(&s, error: error, policy: policy, draining: draining)
         }
-        return settle(key, verdict, error: error, now: now, unmatched: unmatched)
+        settle(key, verdict, error: error, now: now, unmatched: unmatched, into: &action)
     }
 
     /// One outcome, as the instance's health takes it.
@@ -38,17 +42,17 @@ extension PoolStateMachine {
         return countsAgainstInstance(error) ? s.health.failure(policy) : .none
     }
 
-    /// Acts on a verdict: the return event, or the ejection.
+    /// Acts on a verdict: the return event, or the ejection (into `action`).
     mutating func settle(
-        _ key: InstanceKey, _ verdict: InstanceHealth.Verdict, error: PoolError.Class?, now: NIODeadline, unmatched: Bool = false
-    ) -> Ejection? {
+        _ key: InstanceKey, _ verdict: InstanceHealth.Verdict, error: PoolError.Class?, now: NIODeadline,
+        unmatched: Bool = false, into action: inout Action
+    ) {
         switch verdict {
-        case .none: return nil
+        case .none: return
         case .returned:
             events.append(PoolEvent(at: now, instance: modify(key) { $0.instance.address }, kind: .returned))
-            return nil
         case .eject:
-            return eject(key, now: now, error: unmatched ? nil : error)
+            eject(key, now: now, error: unmatched ? nil : error, into: &action)
         }
     }
 
@@ -63,8 +67,9 @@ extension PoolStateMachine {
         }
     }
 
-    /// Ejects an instance unless that would put more of the fleet out than the policy allows.
-    mutating func eject(_ key: InstanceKey, now: NIODeadline, error: PoolError.Class?) -> Ejection? {
+    /// Ejects an instance unless that would put more of the fleet out than the policy allows: its connections close
+    /// (what is in flight on them fails), its waiters are picked again (they go to other instances).
+    mutating func eject(_ key: InstanceKey, now: NIODeadline, error: PoolError.Class?, into action: inout Action) {
         let policy = limits.ejection
         let live = states.all.filter { !$0.1.removed }
         let out = live.filter { $0.1.health.isEjected }.count
@@ -76,10 +81,10 @@ extension PoolStateMachine {
             if let address = say {
                 events.append(PoolEvent(at: now, instance: address, kind: .notEjected(ejected: out, of: live.count)))
             }
-            return nil
+            return
         }
         let what = lastCause.removeValue(forKey: key).map { "\(Self.failing(error)): \($0)" } ?? Self.failing(error)
-        let (ejection, reason, duration) = modify(key) { s -> (Ejection, String, Duration) in
+        let (instance, reason, duration) = modify(key) { s -> (Instance, String, Duration) in
             let reason: String
             if s.health.state == .probing {
                 reason = "its probe failed (\(what))"
@@ -89,16 +94,17 @@ extension PoolStateMachine {
                 reason = "\(s.health.failuresInWindow) of its last \(InstanceHealth.window) outcomes failed (\(what))"
             }
             let duration = s.health.eject(now: now, policy)
-            var e = Ejection(instance: s.instance)
-            e.close = s.slots.map(\.connection)
+            let closing = PoolError.connectionClosed(instance: s.instance.address, reason: "the instance was ejected")
+            action.close += s.slots.map { ($0.connection, closing) }
             s.slots.removeAll()
             s.freed = -1
-            while let q = s.queue.popFirst() { e.repick.append(q) }
-            return (e, reason, duration)
+            while let q = s.queue.popFirst() { action.repick.append(q) }
+            if case .none = action.timer { action.timer = s.timerIfEmptied(key) } else { s.queueTimer = nil }
+            return (s.instance, reason, duration)
         }
-        events.append(PoolEvent(at: now, instance: ejection.instance.address, kind: .ejected(reason: reason, duration: duration)))
+        action.ejected = instance
+        events.append(PoolEvent(at: now, instance: instance.address, kind: .ejected(reason: reason, duration: duration)))
         reschedule(now: now)
-        return ejection
     }
 
     mutating func noteLate(key: InstanceKey) {
@@ -106,16 +112,20 @@ extension PoolStateMachine {
     }
 
     /// An answer to a request already answered: counted, and a failure for outlier detection.
-    mutating func noteDuplicate(key: InstanceKey, now: NIODeadline) -> Ejection? {
-        guard has(key) else { return nil }
+    mutating func noteDuplicate(key: InstanceKey, now: NIODeadline) -> Action {
+        var action = Action()
+        guard has(key) else { return action }
         modify(key) { $0.counters.duplicate += 1 }
-        return judge(key, error: .protocol, now: now, unmatched: true)
+        judge(key, error: .protocol, now: now, unmatched: true, into: &action)
+        return action
     }
 
     /// An answer with an ID never in flight on its connection: counted, and a failure for outlier detection.
-    mutating func noteUnknown(key: InstanceKey, now: NIODeadline) -> Ejection? {
-        guard has(key) else { return nil }
+    mutating func noteUnknown(key: InstanceKey, now: NIODeadline) -> Action {
+        var action = Action()
+        guard has(key) else { return action }
         modify(key) { $0.counters.unknown += 1 }
-        return judge(key, error: .protocol, now: now, unmatched: true)
+        judge(key, error: .protocol, now: now, unmatched: true, into: &action)
+        return action
     }
 }

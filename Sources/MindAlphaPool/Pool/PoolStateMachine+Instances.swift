@@ -9,7 +9,7 @@ extension PoolStateMachine {
     /// A set with no instance at all, while the pool has some, is held back for ``Limits/emptySetGrace`` (a Consul
     /// that restarted lists its services only once their checks pass again): the last set stays in use, an event
     /// says so, and the empty set applies only if no other arrives meanwhile (``applyHeldBackEmptySet(now:)``).
-    mutating func update(_ instances: [Instance], now: NIODeadline) -> Updated {
+    mutating func update(_ instances: [Instance], now: NIODeadline) -> Action {
         var wanted: [String: Instance] = [:]
         var ordered: [Instance] = []
         for instance in instances where wanted[instance.address] == nil {
@@ -22,20 +22,22 @@ extension PoolStateMachine {
             guard let since = emptySince else {
                 emptySince = now
                 events.append(PoolEvent(at: now, instance: nil, kind: .emptySetHeldBack(kept: live, for: grace)))
-                return Updated(emptySetDeadline: now + TimeAmount(grace))
+                return Action(timer: .emptySet(now + TimeAmount(grace)))
             }
-            if now < since + TimeAmount(grace) { return Updated(emptySetDeadline: since + TimeAmount(grace)) }
+            if now < since + TimeAmount(grace) { return Action(timer: .emptySet(since + TimeAmount(grace))) }
         }
         emptySince = nil
-        var result = Updated()
+        var result = Action()
         for (address, key) in keys where wanted[address] == nil && states.contains(key) && !modify(key, { $0.removed }) {
             events.append(PoolEvent(at: now, instance: address, kind: .left))
             let gone = modify(key) { s -> Bool in
                 s.removed = true
                 s.health.reset()
-                for slot in s.slots where slot.idle { result.close.append(slot.connection) }
+                for slot in s.slots where slot.idle { result.close.append((slot.connection, .shuttingDown)) }
                 s.slots.removeAll { $0.idle }
+                // Its queue timer, if armed, fires on an empty queue and does nothing.
                 while let q = s.queue.popFirst() { result.repick.append(q) }
+                s.queueTimer = nil
                 return s.slots.isEmpty && s.connecting == 0
             }
             if gone { forget(key) }
@@ -76,8 +78,8 @@ extension PoolStateMachine {
 
     /// An empty instance set held back by ``update(_:now:)`` applies now if nothing else came since and its grace
     /// is over.
-    mutating func applyHeldBackEmptySet(now: NIODeadline) -> Updated {
-        guard let since = emptySince, now >= since + TimeAmount(limits.emptySetGrace) else { return Updated() }
+    mutating func applyHeldBackEmptySet(now: NIODeadline) -> Action {
+        guard let since = emptySince, now >= since + TimeAmount(limits.emptySetGrace) else { return Action() }
         return update([], now: now)
     }
 

@@ -11,9 +11,10 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "#\(raw)" }
 }
 
-/// The pool's decisions, without I/O: which instance and connection a request goes to, who waits, what to
-/// connect and close, when an instance is ejected. Every method returns what the caller must do; the caller holds
-/// the lock around it and does the I/O after releasing it, so nothing is ever dialled or written under the lock.
+/// The pool's decisions, without I/O: which instance and connection a request goes to, who waits and until when,
+/// what to connect and close, when an instance is ejected, when shutdown is complete. Every entry point returns one
+/// ``Action``, what the caller must do; the caller holds the lock around the call and does the I/O after releasing
+/// it, so nothing is ever dialled or written under the lock.
 ///
 /// `Connection` is whatever the caller writes to; `Waiter` is a request (or a checkout) that may have to wait.
 /// Time comes in as `now`, so the logic is tested without clocks or sockets.
@@ -35,11 +36,13 @@ struct PoolStateMachine<Connection, Waiter> {
         var idle: Bool { inFlight == 0 && !leased }
     }
 
-    /// A request or checkout waiting for a connection of one instance, until `deadline`.
+    /// A request or checkout waiting for a connection of one instance, until `deadline` (`timeout` after it was
+    /// submitted: what its failure says).
     struct Queued {
         let id: UInt64
         let lease: Bool
         let deadline: NIODeadline
+        let timeout: Duration
         let waiter: Waiter
     }
 
@@ -101,84 +104,6 @@ struct PoolStateMachine<Connection, Waiter> {
         }
     }
 
-    /// What to do with a request just picked.
-    enum Decision {
-        /// Write it on this connection (its slot is already counted). The waiter stays with the caller: not
-        /// passing it through and back saves copies on the per-request path.
-        case send(Connection, ConnectionID, InstanceKey)
-        /// It waits in the instance's queue; it comes back from a later call, or from ``cancel(id:key:)``.
-        case queued(InstanceKey)
-        case fail(PoolError)
-    }
-
-    /// Open `count` connections to an instance, now or at `at` (the reconnect back-off).
-    struct Dial {
-        let key: InstanceKey
-        let instance: Instance
-        let count: Int
-        var at: NIODeadline? = nil
-    }
-
-    /// An instance just ejected: close its connections (what is in flight on them fails), send its waiters
-    /// elsewhere.
-    struct Ejection {
-        var instance: Instance
-        var close: [Connection] = []
-        var repick: [Queued] = []
-    }
-
-    struct Pick {
-        var decision: Decision
-        var dial: Dial?
-        /// A queued request's deadline is the queue's earliest: arm its timer for then (``expireQueue(_:timer:now:)``).
-        var armQueueTimer: NIODeadline?
-        /// Failing at once (the instance cannot be connected to) ejected it.
-        var ejection: Ejection?
-    }
-
-    /// What a queue's deadline timer found.
-    struct Expired {
-        /// Waiters whose deadline passed (counted as `unavailable`), with their instance's address.
-        var waiters: [Queued] = []
-        var address = ""
-        /// Arm the queue's timer again for then.
-        var rearm: NIODeadline?
-    }
-
-    /// What to do after a request finished or a connection freed up.
-    enum Handoff {
-        case none
-        /// Give this connection to a waiter (a request to write, or a checkout to complete).
-        case serve(Connection, ConnectionID, InstanceKey, Queued)
-        /// The connection is no longer needed (its instance left, or the pool is draining): close it.
-        case close(Connection)
-        /// The outcome ejected the instance.
-        case eject(Ejection)
-    }
-
-    /// What to do after a connect succeeded.
-    struct Connected {
-        var close = false
-        var serve: [Queued] = []
-    }
-
-    /// What to do after a connection closed or a connect failed.
-    struct Lost {
-        var fail: [Queued] = []
-        var dial: Dial?
-        var ejection: Ejection?
-    }
-
-    /// What to do after the instance set changed.
-    struct Updated {
-        var dials: [Dial] = []
-        var close: [Connection] = []
-        /// Waiters of instances that left: pick again.
-        var repick: [Queued] = []
-        /// An empty set was held back: call ``applyHeldBackEmptySet(now:)`` then.
-        var emptySetDeadline: NIODeadline?
-    }
-
     let limits: Limits
     /// Named in ``PoolError/noInstances(_:)``.
     let sourceName: String
@@ -200,6 +125,8 @@ struct PoolStateMachine<Connection, Waiter> {
     var lastCause: [InstanceKey: String] = [:]
     /// Since when discovery has listed no instance while the last set stays in use.
     var emptySince: NIODeadline?
+    /// Whether ``Action/shutdownComplete`` was returned.
+    var shutdownSignalled = false
 
     init(limits: Limits, algorithm: SchedulingAlgorithm, sourceName: String) {
         self.limits = limits
@@ -211,11 +138,12 @@ struct PoolStateMachine<Connection, Waiter> {
 
     /// Picks the instance by the scheduler (skipping ejected ones) and a connection of it.
     /// `pinned` names the instance to use instead of the scheduler's pick (ejected or not).
-    /// `deadline` is how long it may wait in a queue (a queue keeps one timer, armed for its earliest deadline).
+    /// `deadline` is how long it may wait in a queue (a queue keeps one timer, armed for its earliest deadline);
+    /// `timeout` is what its failure then says it waited.
     mutating func pick(
         _ waiter: Waiter, id: UInt64, lease: Bool = false, pinned: String? = nil, now: NIODeadline,
-        deadline: NIODeadline = .distantFuture
-    ) -> Pick {
+        deadline: NIODeadline = .distantFuture, timeout: Duration = .zero
+    ) -> Action {
         guard !draining else { return fail(.shuttingDown) }
         if let expiry = nextExpiry, expiry <= now { reschedule(now: now) }
         let key: InstanceKey
@@ -234,37 +162,39 @@ struct PoolStateMachine<Connection, Waiter> {
             key = k
         }
         let limits = self.limits
-        var pick = modify(key) { s -> Pick in
+        var action = modify(key) { s -> Action in
+            var action = Action()
             // Strictly first come, first served: nobody overtakes a waiter of this instance.
             let j = s.queue.isEmpty ? s.choose(lease: lease, maxInFlight: limits.maxInFlight) : nil
-            var dial: Dial?
             if j.map({ !s.slots[$0].idle }) ?? true, s.slots.count + s.connecting < limits.maxConnections {
                 s.connecting += 1
-                dial = Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now))
+                action.dials = [Dial(key: key, instance: s.instance, count: 1, at: s.dialTime(now: now))]
             }
             // Nothing open and the last connect failed: fail at once with its cause while the next connect waits
             // out the back-off, rather than waiting for a connection that is not coming.
             if j == nil, s.slots.isEmpty, let error = s.lastConnectError, s.dialTime(now: now) != nil {
                 if !lease { s.counters[error.errorClass] += 1 }
-                return Pick(decision: .fail(error), dial: dial)
+                action.request = .fail(error)
+                return action
             }
             guard let j else {
-                s.queue.append(Queued(id: id, lease: lease, deadline: deadline, waiter: waiter))
-                var arm: NIODeadline?
+                s.queue.append(Queued(id: id, lease: lease, deadline: deadline, timeout: timeout, waiter: waiter))
                 if deadline != .distantFuture, s.queueTimer.map({ deadline < $0 }) ?? true {
                     s.queueTimer = deadline
-                    arm = deadline
+                    action.timer = .armQueue(key, deadline)
                 }
-                return Pick(decision: .queued(key), dial: dial, armQueueTimer: arm)
+                action.request = .queued(key)
+                return action
             }
-            if lease { s.slots[j].leased = true } else { s.slots[j].inFlight += 1; s.counters.sent += 1 }
-            return Pick(decision: .send(s.slots[j].connection, s.slots[j].id, key), dial: dial)
+            s.take(j, lease: lease)
+            action.request = .send(s.slots[j].connection, s.slots[j].id, key)
+            return action
         }
         // A request failed at once for want of a connection is that instance's failure too.
-        if case let .fail(error) = pick.decision, error.instance != nil, pinned == nil {
-            pick.ejection = judge(key, error: error.errorClass, now: now)
+        if case let .fail(error) = action.request, error.instance != nil, pinned == nil {
+            judge(key, error: error.errorClass, now: now, into: &action)
         }
-        return pick
+        return action
     }
 
     /// The scheduler's next instance, passing over one being probed that already has its one request.
@@ -278,9 +208,11 @@ struct PoolStateMachine<Connection, Waiter> {
         return nil
     }
 
-    mutating func fail(_ error: PoolError) -> Pick {
+    mutating func fail(_ error: PoolError) -> Action {
         unplaced[error.errorClass] += 1
-        return Pick(decision: .fail(error))
+        var action = Action()
+        action.request = .fail(error)
+        return action
     }
 
     /// Counts a request written on a checked-out connection.
