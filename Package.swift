@@ -90,7 +90,7 @@ let package = Package(
             ]
         ),
         // The hand-written argument parser: specs, tokenizer, typed values, help, suggestions.
-        .target(name: "CommandLineKit"),
+        .target(name: "CommandLineKit", dependencies: ["MindAlphaWire"]),
         // The REPL's interpreter: commands over a LineReader, results as text and JSON; no terminal code.
         .target(
             name: "MindAlphaREPL",

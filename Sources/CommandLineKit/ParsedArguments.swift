@@ -1,3 +1,5 @@
+import MindAlphaWire
+
 /// The values of one command line, after environment fallbacks and defaults.
 ///
 /// Accessors take the option's long name; asking for a name the command's spec lacks is a programming error.

@@ -1,3 +1,5 @@
+import MindAlphaWire
+
 /// A parsed option value.
 public enum Value: Sendable, Hashable {
     case flag(Bool)

@@ -1,3 +1,5 @@
+import MindAlphaWire
+
 /// The type of an option's value, which decides how it is parsed, described and completed.
 public enum ValueKind: Sendable, Hashable {
     /// No value: present or not.

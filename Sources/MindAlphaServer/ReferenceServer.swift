@@ -107,7 +107,7 @@ public final class ReferenceServer: Sendable {
 
 /// Why the server could not start.
 public enum ServerError: Error, CustomStringConvertible, Sendable {
-    case cannotListen(ServerConfiguration.Endpoint, reason: String)
+    case cannotListen(HostPort, reason: String)
 
     public var description: String {
         switch self {

@@ -4,7 +4,7 @@ import NIOCore
 /// What the reference server listens on, answers, and injects.
 public struct ServerConfiguration: Sendable {
     /// Where to listen; port 0 picks a free port.
-    public var listen: [Endpoint]
+    public var listen: [HostPort]
     /// Body size for answers to bodies that are not a FlatBuffers `Request`; at least 1 (docs/protocol.md §1.3).
     public var responseSize: Int {
         didSet { precondition(responseSize >= 1, "responseSize must be at least 1") }
@@ -25,7 +25,7 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
 
     public init(
-        listen: [Endpoint],
+        listen: [HostPort],
         responseSize: Int = 64,
         latency: ClosedRange<TimeAmount>? = nil,
         errorRate: Double = 0,
@@ -46,19 +46,6 @@ public struct ServerConfiguration: Sendable {
         self.maxFrameSize = maxFrameSize
         self.threads = threads
         self.drainTimeout = drainTimeout
-    }
-
-    /// A host and port to listen on.
-    public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
     /// Whether any fault or delay is injected (the fast path answers inline otherwise).

@@ -180,7 +180,7 @@ final class ServerHandler: ChannelInboundHandler {
 
     private func peerDescription(_ context: ChannelHandlerContext) -> String {
         guard let peer = context.channel.remoteAddress else { return "unknown peer" }
-        if let ip = peer.ipAddress, let port = peer.port { return peer.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
+        if let ip = peer.ipAddress, let port = peer.port { return HostPort(host: ip, port: port).description }
         return "\(peer)"
     }
 }

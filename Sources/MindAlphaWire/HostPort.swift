@@ -1,4 +1,5 @@
-/// A `HOST:PORT` pair; IPv6 hosts are written in brackets (`[::1]:9000`).
+/// A `HOST:PORT` pair, the one address type of every layer (what the server listens on, what the pool dials, what
+/// the command line reads); IPv6 hosts are written in brackets (`[::1]:9000`), as Go's `net.JoinHostPort` does.
 public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int

@@ -2,6 +2,7 @@ import CommandLineKit
 import Foundation
 import MindAlphaDiscovery
 import MindAlphaPool
+import MindAlphaWire
 
 /// The options every Consul-facing command shares, named as the `consul` CLI names them.
 enum ConsulOptions {

@@ -2,6 +2,7 @@ import CommandLineKit
 import Foundation
 import MindAlphaDiscovery
 import MindAlphaPool
+import MindAlphaWire
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -39,7 +40,7 @@ final class Registrar: Sendable {
                 host = advertise
             }
             let id = "\(service)-\(host)-\(port)"
-            let target = Instance.join(host, port)
+            let target = HostPort(host: host, port: port).description
             let definition: ServiceRegistration.CheckDefinition = check == "ttl"
                 ? .init(CheckID: "service:\(id)", TTL: "10s", Status: "passing", DeregisterCriticalServiceAfter: "1m")
                 : .init(CheckID: "service:\(id)", TCP: target, Interval: "5s", Timeout: "2s", DeregisterCriticalServiceAfter: "1m")

@@ -48,7 +48,7 @@ enum ServeCommand {
         ])
 
     static func configuration(_ args: ParsedArguments) throws(UsageError) -> ServerConfiguration {
-        var endpoints = args.hostPorts("listen").map { ServerConfiguration.Endpoint(host: $0.host, port: $0.port) }
+        var endpoints = args.hostPorts("listen")
         if endpoints.isEmpty {
             let port = args.integer("port")!
             let count = args.integer("instances")!
@@ -111,7 +111,7 @@ enum ServeCommand {
 
     static func describe(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
-        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        return HostPort(host: ip, port: port).description
     }
 }
 

@@ -1,4 +1,5 @@
 import CommandLineKit
+import MindAlphaWire
 import Testing
 
 @Suite struct ParserTests {

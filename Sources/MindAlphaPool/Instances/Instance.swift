@@ -1,3 +1,5 @@
+import MindAlphaWire
+
 /// One instance of a service as Consul reports it, with what a MindAlpha-Serving client makes of it.
 public struct Instance: Hashable, Sendable {
     /// Where this tool connects: `host:port` (`[v6]:port`). The host is `Service.Address`, or `Node.Address`
@@ -26,7 +28,7 @@ public struct Instance: Hashable, Sendable {
     ) {
         self.host = host
         self.port = port
-        self.address = Self.join(host, port)
+        self.address = HostPort(host: host, port: port).description
         self.serviceID = serviceID
         self.serviceName = serviceName
         self.node = node
@@ -38,10 +40,8 @@ public struct Instance: Hashable, Sendable {
         self.addressFromNode = addressFromNode
     }
 
-    /// `host:port`, with brackets around an IPv6 host, as Go's `net.JoinHostPort`.
-    public static func join(_ host: String, _ port: Int) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
+    /// Where this tool connects, as an address.
+    public var endpoint: HostPort { HostPort(host: host, port: port) }
 
     /// What the Go client dials: `Service.Address` and port, `":port"` when the address is empty.
     public var goAddress: String { addressFromNode ? ":\(port)" : address }
