@@ -51,7 +51,7 @@ public final class ConsulClient: Sendable {
         do {
             instances = try ConsulWire.instances(fromHealthJSON: body)
         } catch {
-            throw .malformed(address: settings.hostPort, path: path, reason: Self.describe(decoding: error))
+            throw failure(.malformed(address: settings.hostPort, path: path, reason: Self.describe(decoding: error)))
         }
         let headers = head.headers
         return HealthResult(
@@ -69,7 +69,7 @@ public final class ConsulClient: Sendable {
         let path = "/v1/catalog/services?" + items.joined(separator: "&")
         let (_, body) = try await send(.GET, path, timeout: settings.timeout)
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            throw .malformed(address: settings.hostPort, path: Self.pathOnly(path), reason: "not a JSON object of service names")
+            throw failure(.malformed(address: settings.hostPort, path: Self.pathOnly(path), reason: "not a JSON object of service names"))
         }
         return object.keys.sorted()
     }
@@ -114,35 +114,38 @@ public final class ConsulClient: Sendable {
             if response.status == .forbidden {
                 // Registering, deregistering and TTL updates write; everything else here reads.
                 let needs = path.hasPrefix("/v1/agent/") ? "service:write (and node:read) to register" : "service:read (and node:read)"
-                throw .forbidden(address: settings.hostPort, message: message, needs: needs)
+                throw failure(.forbidden(address: settings.hostPort, message: message, needs: needs))
             }
-            throw .http(address: settings.hostPort, status: Int(response.status.code), path: Self.pathOnly(path), message: message)
+            throw failure(.http(address: settings.hostPort, status: Int(response.status.code), path: Self.pathOnly(path), message: message))
         }
         return (response, data)
     }
+
+    /// An error of this client, with the advice its settings give.
+    private func failure(_ code: ConsulError.Code) -> ConsulError { ConsulError(code, advice: settings.advice) }
 
     /// Maps transport errors to what a user can act on.
     private func classify(_ error: Error, path: String, timeout: Duration) -> ConsulError {
         let address = settings.hostPort
         if let e = error as? HTTPClientError {
             switch e {
-            case .connectTimeout: return .unreachable(address: address, reason: "connect timed out")
-            case .deadlineExceeded, .readTimeout: return .timeout(address: address, path: Self.pathOnly(path), after: timeout)
-            case .remoteConnectionClosed: return .unreachable(address: address, reason: "connection closed by the peer")
+            case .connectTimeout: return failure(.unreachable(address: address, reason: "connect timed out"))
+            case .deadlineExceeded, .readTimeout: return failure(.timeout(address: address, path: Self.pathOnly(path), after: timeout))
+            case .remoteConnectionClosed: return failure(.unreachable(address: address, reason: "connection closed by the peer"))
             default: break
             }
         }
         if let e = error as? NIOConnectionError {
             if e.dnsAAAAError != nil || e.dnsAError != nil, e.connectionErrors.isEmpty {
-                return .unreachable(address: address, reason: "cannot resolve the host")
+                return failure(.unreachable(address: address, reason: "cannot resolve the host"))
             }
-            if let first = e.connectionErrors.first?.error { return .unreachable(address: address, reason: SocketErrorText.describe(first)) }
+            if let first = e.connectionErrors.first?.error { return failure(.unreachable(address: address, reason: SocketErrorText.describe(first))) }
         }
-        if let e = error as? IOError { return .unreachable(address: address, reason: SocketErrorText.describe(e)) }
+        if let e = error as? IOError { return failure(.unreachable(address: address, reason: SocketErrorText.describe(e))) }
         if error is NIOSSLError || error is BoringSSLError {
-            return .unreachable(address: address, reason: Self.describe(tls: error))
+            return failure(.unreachable(address: address, reason: Self.describe(tls: error)))
         }
-        return .unreachable(address: address, reason: redact("\(error)"))
+        return failure(.unreachable(address: address, reason: redact("\(error)")))
     }
 
     /// A TLS failure in one sentence, without the TLS library's types or source paths.

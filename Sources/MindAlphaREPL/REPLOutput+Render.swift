@@ -11,7 +11,7 @@ extension REPLOutput {
         case let .requestFailed(command, error):
             // The pool says what happened; what to type about it is the REPL's to say.
             var message = error.description
-            if case .noSuchInstance = error { message += " — list them with `instances`, or type `use any`" }
+            if error.kind == .noSuchInstance { message += " — list them with `instances`, or type `use any`" }
             var json: [String: JSONValue] = [
                 "command": .string(command), "ok": .bool(false), "class": .string(error.errorClass.rawValue), "error": .string(message),
             ]

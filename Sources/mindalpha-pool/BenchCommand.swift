@@ -141,7 +141,7 @@ enum BenchCommand {
         switch startup {
         case let .failed(error):
             // Consul unreachable or listing no instance: 69; Consul refusing the query (a 403): 1, as discover.
-            if case .discoveryRefused = error { throw CommandError(error.description, code: .failure) }
+            if error.kind == .discoveryRefused { throw CommandError(error.description, code: .failure) }
             throw CommandError(error.description, code: .unavailable)
         case .interrupted:
             let result = LoadResult.nothing(interrupted: true, during: "connecting")

@@ -58,6 +58,11 @@ enum ConsulOptions {
     /// Static instances or a Consul service, never both (a service from MINDALPHA_SERVICE gives way to --target).
     static let rules: [OptionRule] = [.oneOf(["target", "service"])]
 
+    /// What Consul's errors tell a user of this tool to set: its flags, then the variables.
+    static let advice = ConsulSettings.Advice(
+        address: "--consul or CONSUL_HTTP_ADDR", token: "--token, --token-file or CONSUL_HTTP_TOKEN",
+        tokenFile: "--token-file or CONSUL_HTTP_TOKEN_FILE", caFile: "--ca-file or CONSUL_CACERT")
+
     /// Resolves the Consul settings; a bad address or unreadable file is a usage error.
     static func settings(_ args: ParsedArguments, command: String) throws -> ConsulSettings {
         do {
@@ -67,7 +72,8 @@ enum ConsulOptions {
                 tokenFile: args.string("token-file"),
                 caFile: args.string("ca-file"),
                 datacenter: args.string("datacenter"),
-                environment: ProcessInfo.processInfo.environment)
+                environment: ProcessInfo.processInfo.environment,
+                advice: advice)
         } catch {
             throw UsageError(error.description, command: command)
         }

@@ -85,8 +85,8 @@ import Testing
                 source: .consul(ConsulSettings(hostPort: "127.0.0.1:\(port)"), HealthQuery(service: "ms-serving"))))
             Issue.record("expected a failure")
         } catch {
-            guard case let .discoveryFailed(message) = error else { Issue.record("got \(error)"); return }
-            #expect(message.contains("127.0.0.1:\(port) unreachable"))
+            guard let error = error as? PoolError, error.kind == .discoveryFailed else { Issue.record("got \(error)"); return }
+            #expect(error.description.contains("127.0.0.1:\(port) unreachable"))
         }
     }
 

@@ -143,11 +143,11 @@ import Testing
             let server = try await ScriptedServer.start(script)
             let pool = try await F.pool([F.instance(server.port)], connections: 1)
             let error = await F.failure(pool)
-            guard case let .protocolViolation(instance, frameError)? = error else {
+            guard let error, error.kind == .protocolViolation, let frameError = error.frameError else {
                 Issue.record("\(name): expected a protocol violation, got \(String(describing: error))")
                 continue
             }
-            #expect(instance == "127.0.0.1:\(server.port)")
+            #expect(error.instance == "127.0.0.1:\(server.port)")
             switch name {
             case "wrong class": #expect(frameError == .wrongClassID(ProcessorClassID.request, expected: ProcessorClassID.response))
             case "10 GiB": #expect(frameError == .frameTooLarge(announced: (10 << 30) + 8, limit: FrameParser.defaultMaxFrameSize))
@@ -227,7 +227,7 @@ import Testing
         try await F.eventually(busy) { $0.inFlight == 1 }
         let error = await F.failure(busy, timeout: .milliseconds(10))
         #expect(error?.errorClass == .unavailable)
-        if case .noConnection = error {} else { Issue.record("expected noConnection, got \(String(describing: error))") }
+        #expect(error?.kind == .noConnection, "expected noConnection, got \(String(describing: error))")
         held.cancel()
         _ = await held.result
         await busy.shutdown()

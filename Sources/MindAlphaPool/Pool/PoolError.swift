@@ -1,38 +1,110 @@
 import MindAlphaWire
 
 /// Why a request failed, naming the instance where there is one, and saying what to do.
-public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
+///
+/// A struct over a private code, so that new failures can be added without breaking code that handles these: compare
+/// values (`error == .cancelled`), or ask ``kind``, ``errorClass``, ``instance`` and ``cause``.
+public struct PoolError: Error, Hashable, Sendable, CustomStringConvertible {
+    enum Code: Hashable, Sendable {
+        case connectFailed(instance: String, reason: String)
+        case clientLimit(instance: String, reason: String)
+        case connectionClosed(instance: String, reason: String)
+        case protocolViolation(instance: String, FrameError)
+        case timeout(instance: String, after: Duration)
+        case noConnection(instance: String, after: Duration)
+        case noInstances(String)
+        case noSuchInstance(String, source: String)
+        case allEjected(instances: Int, retryIn: Duration)
+        case cancelled
+        case shuttingDown
+        case unfinished(instance: String)
+        case discoveryFailed(String)
+        case discoveryRefused(String)
+    }
+
+    let code: Code
+
+    private init(_ code: Code) { self.code = code }
+
     /// No TCP connection could be made to the instance (refused, unreachable, connect timeout).
-    case connectFailed(instance: String, reason: String)
+    public static func connectFailed(instance: String, reason: String) -> Self { Self(.connectFailed(instance: instance, reason: reason)) }
     /// This client could not open a connection for its own reasons — too many open files, no ephemeral port left,
     /// out of buffers — whatever the instance does. Never counts against the instance.
-    case clientLimit(instance: String, reason: String)
+    public static func clientLimit(instance: String, reason: String) -> Self { Self(.clientLimit(instance: instance, reason: reason)) }
     /// The connection closed (EOF or reset) while the request was in flight, or before it could be written.
-    case connectionClosed(instance: String, reason: String)
+    public static func connectionClosed(instance: String, reason: String) -> Self {
+        Self(.connectionClosed(instance: instance, reason: reason))
+    }
     /// The instance broke the protocol (garbage, wrong class ID, oversized or truncated frame); the connection
     /// was closed and every request on it failed.
-    case protocolViolation(instance: String, FrameError)
+    public static func protocolViolation(instance: String, _ error: FrameError) -> Self { Self(.protocolViolation(instance: instance, error)) }
     /// No response within the request's timeout; its ID is forgotten and a late response is counted and dropped.
-    case timeout(instance: String, after: Duration)
+    public static func timeout(instance: String, after: Duration) -> Self { Self(.timeout(instance: instance, after: after)) }
     /// No connection to the picked instance became available before the request's deadline.
-    case noConnection(instance: String, after: Duration)
+    public static func noConnection(instance: String, after: Duration) -> Self { Self(.noConnection(instance: instance, after: after)) }
     /// Discovery gave no instance to send to.
-    case noInstances(String)
+    public static func noInstances(_ source: String) -> Self { Self(.noInstances(source)) }
     /// A request pinned to an instance that is not (or no longer) in the pool.
-    case noSuchInstance(String, source: String)
+    public static func noSuchInstance(_ address: String, source: String) -> Self { Self(.noSuchInstance(address, source: source)) }
     /// Every instance is ejected after repeated connection failures; the earliest comes back after `retryIn`.
-    case allEjected(instances: Int, retryIn: Duration)
+    public static func allEjected(instances: Int, retryIn: Duration) -> Self { Self(.allEjected(instances: instances, retryIn: retryIn)) }
     /// The request was cancelled by its caller.
-    case cancelled
+    public static let cancelled = Self(.cancelled)
     /// The pool is shutting down or shut down.
-    case shuttingDown
+    public static let shuttingDown = Self(.shuttingDown)
     /// The request was placed on the instance (in flight, or waiting for one of its connections) when the pool shut
     /// down, and never finished.
-    case unfinished(instance: String)
+    public static func unfinished(instance: String) -> Self { Self(.unfinished(instance: instance)) }
     /// Discovery failed before the pool had any instance: Consul could not be reached, or listed no passing one.
-    case discoveryFailed(String)
+    public static func discoveryFailed(_ reason: String) -> Self { Self(.discoveryFailed(reason)) }
     /// Discovery answered, but refused or garbled the query (a 403, an error status, malformed JSON).
-    case discoveryRefused(String)
+    public static func discoveryRefused(_ reason: String) -> Self { Self(.discoveryRefused(reason)) }
+
+    /// Which failure this is, for code that tells them apart: `error.kind == .noSuchInstance`. A struct, so kinds can
+    /// be added.
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        public let description: String
+        private init(_ name: String) { description = name }
+        public static let connectFailed = Kind("connect failed")
+        public static let clientLimit = Kind("client limit")
+        public static let connectionClosed = Kind("connection closed")
+        public static let protocolViolation = Kind("protocol violation")
+        public static let timeout = Kind("timeout")
+        public static let noConnection = Kind("no connection")
+        public static let noInstances = Kind("no instances")
+        public static let noSuchInstance = Kind("no such instance")
+        public static let allEjected = Kind("all ejected")
+        public static let cancelled = Kind("cancelled")
+        public static let shuttingDown = Kind("shutting down")
+        public static let unfinished = Kind("unfinished")
+        public static let discoveryFailed = Kind("discovery failed")
+        public static let discoveryRefused = Kind("discovery refused")
+    }
+
+    public var kind: Kind {
+        switch code {
+        case .connectFailed: .connectFailed
+        case .clientLimit: .clientLimit
+        case .connectionClosed: .connectionClosed
+        case .protocolViolation: .protocolViolation
+        case .timeout: .timeout
+        case .noConnection: .noConnection
+        case .noInstances: .noInstances
+        case .noSuchInstance: .noSuchInstance
+        case .allEjected: .allEjected
+        case .cancelled: .cancelled
+        case .shuttingDown: .shuttingDown
+        case .unfinished: .unfinished
+        case .discoveryFailed: .discoveryFailed
+        case .discoveryRefused: .discoveryRefused
+        }
+    }
+
+    /// The protocol error of a ``protocolViolation(instance:_:)``.
+    public var frameError: FrameError? {
+        if case let .protocolViolation(_, error) = code { return error }
+        return nil
+    }
 
     /// The error classes reported in statistics and by `bench`.
     public enum Class: String, Sendable, CaseIterable, Hashable {
@@ -40,7 +112,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var errorClass: Class {
-        switch self {
+        switch code {
         case .connectFailed: return .connect
         case .clientLimit: return .client
         case .connectionClosed: return .closed
@@ -54,7 +126,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The instance the error is about, when there is one.
     public var instance: String? {
-        switch self {
+        switch code {
         case let .connectFailed(i, _), let .clientLimit(i, _), let .connectionClosed(i, _), let .protocolViolation(i, _),
              let .timeout(i, _), let .noConnection(i, _), let .unfinished(i):
             return i
@@ -65,14 +137,14 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the connection it happened on is unusable (it was, or must be, closed).
     public var closesConnection: Bool {
-        switch self {
+        switch code {
         case .connectFailed, .clientLimit, .connectionClosed, .protocolViolation: return true
         default: return false
         }
     }
 
     public var description: String {
-        switch self {
+        switch code {
         case let .connectFailed(instance, reason):
             if reason.hasPrefix("cannot resolve") { return "\(instance): \(reason) — check the host name, or give an IP address" }
             return "\(instance): cannot connect (\(reason)) — is the instance up and listening on that port?"
@@ -106,7 +178,7 @@ public enum PoolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong, without the instance's name or advice: `connection refused`, `closed by the instance`,
     /// `protocol violation: …`; what an ejection event gives as its cause.
     public var cause: String {
-        switch self {
+        switch code {
         case let .connectFailed(_, reason), let .clientLimit(_, reason): return reason
         case let .connectionClosed(_, reason): return reason
         case let .protocolViolation(_, error): return "protocol violation: \(error)"

@@ -43,7 +43,7 @@ extension PoolStateMachine {
             s.connecting -= 1
             s.connects.failed += 1
             if error.errorClass == .connect || error.errorClass == .client { s.lastConnectError = error }
-            if case let .clientLimit(_, reason) = error {
+            if case let .clientLimit(_, reason) = error.code {
                 s.connects.clientLimited += 1
                 if s.connects.firstClientLimit == nil { s.connects.firstClientLimit = reason }
             }
