@@ -11,6 +11,35 @@ import Synchronization
 
 /// `mindalpha-pool bench`: load through the pool, closed or open loop, with a report that stands beside wrk2's.
 enum BenchCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let conns = OptionSpec("conns", short: "c", .integer(1...10_000), help: "Connections per instance.", default: "30", valueName: "N").integer.defaulted()
+        static let concurrency = OptionSpec("concurrency", .integer(1...1_000_000), help: "Requests in flight in total, closed loop.", defaultDescription: "conns × instances", valueName: "N").integer
+        static let rate = OptionSpec("rate", short: "r", .rate, help: "Open loop: requests per second (5000, 5k, 1.5M; at most 10M).", valueName: "RATE").rate
+        static let rateRamp = OptionSpec("rate-ramp", .rate, help: "Open loop: start at this rate and rise linearly to --rate over the duration.", valueName: "RATE").rate
+        static let duration = OptionSpec("duration", short: "d", .duration, help: "How long to measure (not with --requests).", defaultDescription: "10s", valueName: "DURATION").duration
+        static let requests = OptionSpec("requests", short: "n", .integer(1...Int.max), help: "Stop after this many requests instead of a duration.", valueName: "N").integer
+        static let warmup = OptionSpec("warmup", .duration, help: "Run this long first without recording (on top of --duration or --requests).", default: "0s").duration.defaulted()
+        static let timeout = OptionSpec("timeout", .duration, help: "Per-request timeout.", default: "1s").duration.defaulted()
+        static let connectTimeout = OptionSpec("connect-timeout", .duration, help: "TCP connect timeout.", default: "1s").duration.defaulted()
+        static let payloadSize = OptionSpec("payload-size", .size, help: "Body of this many random bytes (at most 64 MiB less the 8 meta bytes).", default: "64").size.defaulted()
+        static let payloadFile = OptionSpec("payload-file", .path, help: "Body: this file's bytes, as they are.").text
+        static let payloadHex = OptionSpec("payload-hex", .string, help: "Body: these bytes in hex (spaces allowed).", valueName: "HEX").text
+        static let model = OptionSpec("model", .string, help: "Send prediction requests for this model (with --features and --columns); answers without scores count as errors.", valueName: "NAME").text
+        static let features = OptionSpec("features", .path, help: "Feature rows in the Go client's CSV format (\\u0002 between fields, \\u0001 between values).").text
+        static let columns = OptionSpec("columns", .path, help: "Column names, one per line (or \\u0002-separated), for --features.").text
+        static let rows = OptionSpec("rows", .integer(1...10_000), help: "Feature rows per request.", default: "1").integer.defaulted()
+        static let algorithm = OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "Weighted round robin: lvs (what production clients do) or smooth.", default: "lvs").text.defaulted()
+        static let ejectAfter = OptionSpec("eject-after", .integer(0...100_000), help: "Outlier detection: eject an instance after this many failures in a row (timeouts, closes, protocol errors, failed connects; 0: never).", default: "5", valueName: "N").integer.defaulted()
+        static let ejectRate = OptionSpec("eject-rate", .number(0...1), help: "Outlier detection: eject an instance when this share of its last 64 outcomes failed (0: never).", default: "0.1").number.defaulted()
+        static let maxEjected = OptionSpec("max-ejected", .number(0...1), help: "The most of the fleet ejected at once; past it, every instance gets traffic (a panic threshold).", default: "0.5").number.defaulted()
+        static let inFlightPerConn = OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits (an open loop's in-flight limit is this × connections × instances).", default: "64").integer.defaulted()
+        static let threads = OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", default: "1").integer.defaulted()
+        static let failIf = OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5%.", repeatable: true, valueName: "EXPR").texts
+        static let json = OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge).").flag
+        static let quiet = OptionSpec("quiet", short: "q", .flag, help: "No progress lines.").flag
+    }
+
     static let spec = CommandSpec(
         name: "bench",
         summary: "load a fleet through the pool: throughput, latency percentiles, per-instance shares",
@@ -33,31 +62,31 @@ enum BenchCommand {
         no local port left: the class client), exits 1 and passes no --fail-if.
         """,
         options: [
-            OptionSpec("conns", short: "c", .integer(1...10_000), help: "Connections per instance.", default: "30", valueName: "N"),
-            OptionSpec("concurrency", .integer(1...1_000_000), help: "Requests in flight in total, closed loop.", defaultDescription: "conns × instances", valueName: "N"),
-            OptionSpec("rate", short: "r", .rate, help: "Open loop: requests per second (5000, 5k, 1.5M; at most 10M).", valueName: "RATE"),
-            OptionSpec("rate-ramp", .rate, help: "Open loop: start at this rate and rise linearly to --rate over the duration.", valueName: "RATE"),
-            OptionSpec("duration", short: "d", .duration, help: "How long to measure (not with --requests).", defaultDescription: "10s", valueName: "DURATION"),
-            OptionSpec("requests", short: "n", .integer(1...Int.max), help: "Stop after this many requests instead of a duration.", valueName: "N"),
-            OptionSpec("warmup", .duration, help: "Run this long first without recording (on top of --duration or --requests).", default: "0s"),
-            OptionSpec("timeout", .duration, help: "Per-request timeout.", default: "1s"),
-            OptionSpec("connect-timeout", .duration, help: "TCP connect timeout.", default: "1s"),
-            OptionSpec("payload-size", .size, help: "Body of this many random bytes (at most 64 MiB less the 8 meta bytes).", default: "64"),
-            OptionSpec("payload-file", .path, help: "Body: this file's bytes, as they are."),
-            OptionSpec("payload-hex", .string, help: "Body: these bytes in hex (spaces allowed).", valueName: "HEX"),
-            OptionSpec("model", .string, help: "Send prediction requests for this model (with --features and --columns); answers without scores count as errors.", valueName: "NAME"),
-            OptionSpec("features", .path, help: "Feature rows in the Go client's CSV format (\\u0002 between fields, \\u0001 between values)."),
-            OptionSpec("columns", .path, help: "Column names, one per line (or \\u0002-separated), for --features."),
-            OptionSpec("rows", .integer(1...10_000), help: "Feature rows per request.", default: "1"),
-            OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "Weighted round robin: lvs (what production clients do) or smooth.", default: "lvs"),
-            OptionSpec("eject-after", .integer(0...100_000), help: "Outlier detection: eject an instance after this many failures in a row (timeouts, closes, protocol errors, failed connects; 0: never).", default: "5", valueName: "N"),
-            OptionSpec("eject-rate", .number(0...1), help: "Outlier detection: eject an instance when this share of its last 64 outcomes failed (0: never).", default: "0.1"),
-            OptionSpec("max-ejected", .number(0...1), help: "The most of the fleet ejected at once; past it, every instance gets traffic (a panic threshold).", default: "0.5"),
-            OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits (an open loop's in-flight limit is this × connections × instances).", default: "64"),
-            OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", default: "1"),
-            OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5%.", repeatable: true, valueName: "EXPR"),
-            OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge)."),
-            OptionSpec("quiet", short: "q", .flag, help: "No progress lines."),
+            Options.conns.spec,
+            Options.concurrency.spec,
+            Options.rate.spec,
+            Options.rateRamp.spec,
+            Options.duration.spec,
+            Options.requests.spec,
+            Options.warmup.spec,
+            Options.timeout.spec,
+            Options.connectTimeout.spec,
+            Options.payloadSize.spec,
+            Options.payloadFile.spec,
+            Options.payloadHex.spec,
+            Options.model.spec,
+            Options.features.spec,
+            Options.columns.spec,
+            Options.rows.spec,
+            Options.algorithm.spec,
+            Options.ejectAfter.spec,
+            Options.ejectRate.spec,
+            Options.maxEjected.spec,
+            Options.inFlightPerConn.spec,
+            Options.threads.spec,
+            Options.failIf.spec,
+            Options.json.spec,
+            Options.quiet.spec,
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
         rules: ConsulOptions.rules + [
             .oneOf(["duration", "requests"]),
@@ -79,18 +108,18 @@ enum BenchCommand {
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         let name = spec.name
-        let thresholds = try args.strings("fail-if").map { text in
+        let thresholds = try args[Options.failIf].map { text in
             do { return try Threshold(parsing: text) } catch { throw UsageError("--fail-if: \(error)", command: name) }
         }
         let (body, validate) = try Payload.make(args, command: name)
         let source = try source(args)
         let plan = try plan(args, defaultConcurrency: 1)
-        let conns = args.integer("conns")!
-        let perConnection = args.integer("in-flight-per-conn")!
-        let timeout = args.duration("timeout")!
+        let conns = args[Options.conns]
+        let perConnection = args[Options.inFlightPerConn]
+        let timeout = args[Options.timeout]
         guard timeout > .zero else { throw UsageError("--timeout must be above 0", command: name) }
-        let connectTimeout = args.duration("connect-timeout")!
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: args.integer("threads")!)
+        let connectTimeout = args[Options.connectTimeout]
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: args[Options.threads])
         do {
             let code = try await run(args, group: group, thresholds: thresholds, body: body, validate: validate, source: source,
                                      plan: plan, conns: conns, perConnection: perConnection, timeout: timeout, connectTimeout: connectTimeout)
@@ -113,10 +142,10 @@ enum BenchCommand {
         let configuration = PoolConfiguration(
             source: source, maxConnectionsPerInstance: conns, maxInFlightPerConnection: perConnection,
             connectTimeout: connectTimeout, requestTimeout: timeout,
-            algorithm: SchedulingAlgorithm(rawValue: args.string("algorithm")!)!,
+            algorithm: SchedulingAlgorithm(rawValue: args[Options.algorithm])!,
             ejection: EjectionPolicy(
-                consecutiveFailures: args.integer("eject-after")!, failureRate: args.number("eject-rate")!,
-                maxEjectedShare: args.number("max-ejected")!))
+                consecutiveFailures: args[Options.ejectAfter], failureRate: args[Options.ejectRate],
+                maxEjectedShare: args[Options.maxEjected]))
         let startup: Startup = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
@@ -152,7 +181,7 @@ enum BenchCommand {
         }
 
         let instances = pool.statistics().instances.count
-        if case .closed = plan.mode, !args.isSet("concurrency") { plan.mode = .closed(concurrency: conns * instances) }
+        if case .closed = plan.mode, !args.isSet(Options.concurrency) { plan.mode = .closed(concurrency: conns * instances) }
         let engine = LoadEngine.start(
             pool: pool, plan: plan, body: body, eventLoop: group.next(),
             inFlightLimit: conns * perConnection * max(1, instances), inFlightPerInstance: conns * perConnection, validate: validate)
@@ -162,7 +191,7 @@ enum BenchCommand {
             if signals.next() == 1 { engine.interrupt() } else { exit(ExitCode.interrupted.rawValue) }
         }
         // A progress line rewrites itself with escape sequences: a terminal that cannot (TERM=dumb) gets none.
-        let progress = Progress(enabled: !args.flag("quiet") && isatty(STDERR_FILENO) == 1
+        let progress = Progress(enabled: !args[Options.quiet] && isatty(STDERR_FILENO) == 1
                                 && ProcessInfo.processInfo.environment["TERM"] != "dumb")
         // No progress line, no ticker: a quiet or piped run does nothing once a second.
         let ticker = !progress.enabled ? nil : Task {
@@ -221,7 +250,7 @@ enum BenchCommand {
         _ report: BenchReport, args: ParsedArguments, plan: LoadPlan, conns: Int, body: ByteBuffer,
         firstErrors: [String: String] = [:]
     ) -> String {
-        if args.flag("json") { return report.json }
+        if args[Options.json] { return report.json }
         if report.instances.isEmpty, report.interrupted { return BenchText.render(report, heading: "bench: interrupted while connecting") }
         let heading = BenchText.heading(plan: plan, conns: conns, instances: report.instances.count, bodySize: body.readableBytes)
         return BenchText.render(report, heading: heading, firstErrors: firstErrors)
@@ -237,24 +266,24 @@ enum BenchCommand {
 
     static func plan(_ args: ParsedArguments, defaultConcurrency: Int) throws -> LoadPlan {
         let name = spec.name
-        let stop: LoadPlan.Stop = args.integer("requests").map { .requests($0) } ?? .duration(args.duration("duration") ?? .seconds(10))
+        let stop: LoadPlan.Stop = args[Options.requests].map { .requests($0) } ?? .duration(args[Options.duration] ?? .seconds(10))
         if case let .duration(d) = stop, d <= .zero { throw UsageError("--duration must be above 0", command: name) }
         let mode: LoadPlan.Mode
-        if let rate = args.rate("rate") {
+        if let rate = args[Options.rate] {
             guard rate > 0 else { throw UsageError("--rate must be above 0", command: name) }
             guard rate <= maxRate else {
                 throw UsageError("--rate \(BenchText.grouped(Int(rate))) is above the 10M requests per second one bench process can schedule; run several (report merge adds them up)", command: name)
             }
-            if let from = args.rate("rate-ramp"), from > maxRate {
+            if let from = args[Options.rateRamp], from > maxRate {
                 throw UsageError("--rate-ramp \(BenchText.grouped(Int(from))) is above the 10M requests per second one bench process can schedule", command: name)
             }
-            let from = args.rate("rate-ramp")
+            let from = args[Options.rateRamp]
             if from != nil, case .requests = stop { throw UsageError("--rate-ramp needs --duration (the ramp spans it)", command: name) }
             mode = .open(rate: rate, from: from)
         } else {
-            mode = .closed(concurrency: args.integer("concurrency") ?? max(1, defaultConcurrency))
+            mode = .closed(concurrency: args[Options.concurrency] ?? max(1, defaultConcurrency))
         }
-        return LoadPlan(mode: mode, stop: stop, warmup: args.duration("warmup")!, timeout: args.duration("timeout")!)
+        return LoadPlan(mode: mode, stop: stop, warmup: args[Options.warmup], timeout: args[Options.timeout])
     }
 
     static func source(_ args: ParsedArguments) throws -> PoolConfiguration.Source {

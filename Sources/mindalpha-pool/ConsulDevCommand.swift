@@ -3,6 +3,14 @@ import ConsulDevAgent
 
 /// `mindalpha-pool consul-dev`: the in-memory Consul-compatible agent.
 enum ConsulDevCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let listen = OptionSpec("listen", short: "l", .hostPort, help: "Address to listen on (port 0 picks a free one).", default: "127.0.0.1:8500").hostPort.defaulted()
+        static let node = OptionSpec("node", .string, help: "The node's name.", default: "consul-dev", valueName: "NAME").text.defaulted()
+        static let datacenter = OptionSpec("datacenter", .string, help: "The datacenter's name.", default: "dc1", valueName: "DC").text.defaulted()
+        static let aclToken = OptionSpec("acl-token", .string, help: "Turn ACLs on, denying what this token does not carry: the one token allowed.", environment: "CONSUL_DEV_ACL_TOKEN", valueName: "TOKEN").text
+    }
+
     static let spec = CommandSpec(
         name: "consul-dev",
         summary: "run an in-memory, single-node, Consul-compatible agent for demos and CI",
@@ -13,10 +21,10 @@ enum ConsulDevCommand {
         critical; TCP and HTTP checks are performed on their interval. Nothing is persisted.
         """,
         options: [
-            OptionSpec("listen", short: "l", .hostPort, help: "Address to listen on (port 0 picks a free one).", default: "127.0.0.1:8500"),
-            OptionSpec("node", .string, help: "The node's name.", default: "consul-dev", valueName: "NAME"),
-            OptionSpec("datacenter", .string, help: "The datacenter's name.", default: "dc1", valueName: "DC"),
-            OptionSpec("acl-token", .string, help: "Turn ACLs on, denying what this token does not carry: the one token allowed.", environment: "CONSUL_DEV_ACL_TOKEN", valueName: "TOKEN"),
+            Options.listen.spec,
+            Options.node.spec,
+            Options.datacenter.spec,
+            Options.aclToken.spec,
         ],
         examples: [
             "mindalpha-pool consul-dev &  # then: export CONSUL_HTTP_ADDR=127.0.0.1:8500",
@@ -24,12 +32,12 @@ enum ConsulDevCommand {
         ])
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
-        let listen = args.hostPort("listen")!
+        let listen = args[Options.listen]
         let agent: ConsulDevAgent
         do {
             agent = try await ConsulDevAgent.start(
-                host: listen.host, port: listen.port, nodeName: args.string("node")!, datacenter: args.string("datacenter")!,
-                aclToken: args.string("acl-token"))
+                host: listen.host, port: listen.port, nodeName: args[Options.node], datacenter: args[Options.datacenter],
+                aclToken: args[Options.aclToken])
         } catch {
             throw CommandError("\(error)")
         }

@@ -7,6 +7,11 @@ import MindAlphaServer
 
 /// `mindalpha-pool demo`: the whole tool on a local fleet, in one process, with nothing to set up.
 enum DemoCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let duration = OptionSpec("duration", .duration, help: "How long the bench step runs.", default: "5s").duration.defaulted()
+    }
+
     static let spec = CommandSpec(
         name: "demo",
         summary: "run discover, schedule and a 5-second bench against an in-process Consul and three instances",
@@ -17,7 +22,7 @@ enum DemoCommand {
         commands print against a real fleet.
         """,
         options: [
-            OptionSpec("duration", .duration, help: "How long the bench step runs.", default: "5s"),
+            Options.duration.spec,
         ],
         examples: ["mindalpha-pool demo"])
 
@@ -44,7 +49,7 @@ enum DemoCommand {
             let consul = ["--service", service, "--consul", agent.address]
             try await step("discover --service \(service)", DiscoverCommand.spec, consul, DiscoverCommand.run)
             try await step("schedule --service \(service)", ScheduleCommand.spec, consul + ["--picks", "12"], ScheduleCommand.run)
-            let duration = formatDuration(args.duration("duration")!)
+            let duration = formatDuration(args[Options.duration])
             try await step("bench --service \(service) --conns 30 --duration \(duration)", BenchCommand.spec,
                            consul + ["--conns", "30", "--duration", duration], BenchCommand.run)
         } catch {

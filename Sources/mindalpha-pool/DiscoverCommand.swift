@@ -5,6 +5,17 @@ import MindAlphaPool
 
 /// `mindalpha-pool discover`: what Consul tells every MindAlpha-Serving client, and what the clients make of it.
 enum DiscoverCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let json = OptionSpec("json", .flag, help: "One JSON document (with --watch, one JSON object per line).").flag
+        static let all = OptionSpec("all", short: "a", .flag, help: "Include instances that are not passing, with their check status.").flag
+        static let watch = OptionSpec("watch", short: "w", .flag, help: "After the table, print each change as it happens, until interrupted.").flag
+        static let strict = OptionSpec("strict", .flag, help: "Exit 2 when the registration lint finds anything (for CI).").flag
+        static let wait = OptionSpec("wait", .duration, help: "How long each blocking query may wait in Consul with --watch.", default: "5m").duration.defaulted()
+        static let listServices = OptionSpec("list-services", .flag, help: "Print the name of every service in Consul's catalog, one per line (for scripts and completions).").flag
+        static let listTargets = OptionSpec("list-targets", .flag, help: "Print each passing instance's HOST:PORT, one per line: of --service, or of every service when none is named.").flag
+    }
+
     static let spec = CommandSpec(
         name: "discover",
         summary: "resolve the service in Consul: instances, the weight clients compute, share of traffic, lint",
@@ -16,13 +27,13 @@ enum DiscoverCommand {
         when the lint found anything; 64 for a usage error; 130 when a --watch is interrupted.
         """,
         options: ConsulOptions.serviceSpecs + ConsulOptions.specs + [
-            OptionSpec("json", .flag, help: "One JSON document (with --watch, one JSON object per line)."),
-            OptionSpec("all", short: "a", .flag, help: "Include instances that are not passing, with their check status."),
-            OptionSpec("watch", short: "w", .flag, help: "After the table, print each change as it happens, until interrupted."),
-            OptionSpec("strict", .flag, help: "Exit 2 when the registration lint finds anything (for CI)."),
-            OptionSpec("wait", .duration, help: "How long each blocking query may wait in Consul with --watch.", default: "5m"),
-            OptionSpec("list-services", .flag, help: "Print the name of every service in Consul's catalog, one per line (for scripts and completions)."),
-            OptionSpec("list-targets", .flag, help: "Print each passing instance's HOST:PORT, one per line: of --service, or of every service when none is named."),
+            Options.json.spec,
+            Options.all.spec,
+            Options.watch.spec,
+            Options.strict.spec,
+            Options.wait.spec,
+            Options.listServices.spec,
+            Options.listTargets.spec,
         ],
         rules: ConsulOptions.rules + [
             .requires("wait", anyOf: ["watch"], why: "how long each blocking query of the watch may wait"),
@@ -39,10 +50,10 @@ enum DiscoverCommand {
         ])
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
-        if args.flag("list-services") || args.flag("list-targets") { return try await list(args) }
-        if args.isSet("wait") {
+        if args[Options.listServices] || args[Options.listTargets] { return try await list(args) }
+        if args.isSet(Options.wait) {
             // Consul caps a blocking query's wait at 10 minutes (and waits at least its default when asked for 0).
-            let wait = args.duration("wait")!
+            let wait = args[Options.wait]
             guard wait > .zero, wait <= .seconds(600) else {
                 throw UsageError("--wait \(formatDuration(wait)): Consul takes a blocking query's wait from over 0 up to 10m", command: spec.name)
             }
@@ -57,16 +68,16 @@ enum DiscoverCommand {
         let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
         defer { Task { try? await client.shutdown() } }
         var query = base
-        query.passingOnly = !args.flag("all")
+        query.passingOnly = !args[Options.all]
         let result: HealthResult
         do {
             result = try await client.health(query)
         } catch {
             throw CommandError(error.description, code: error.isUnreachable ? .unavailable : .failure)
         }
-        let snapshot = Snapshot(service: service, source: settings.hostPort, instances: result.instances, index: result.index, all: args.flag("all"))
+        let snapshot = Snapshot(service: service, source: settings.hostPort, instances: result.instances, index: result.index, all: args[Options.all])
         let code = report(snapshot, args)
-        guard args.flag("watch") else { return code }
+        guard args[Options.watch] else { return code }
         return await watch(client: client, query: query, args: args, after: result)
     }
 
@@ -76,13 +87,13 @@ enum DiscoverCommand {
         let client = try ConsulClient(settings: settings, logger: Logs.make("consul"))
         defer { Task { try? await client.shutdown() } }
         do {
-            if args.flag("list-services") {
-                for name in try await client.services(namespace: args.string("namespace")) { Output.out(name) }
+            if args[Options.listServices] {
+                for name in try await client.services(namespace: args[ConsulOptions.namespace]) { Output.out(name) }
                 return .success
             }
             // The catalog only when no --service names the one service to list.
-            var names = args.string("service").map { [$0] } ?? []
-            if names.isEmpty { names = try await client.services(namespace: args.string("namespace")).filter { $0 != "consul" } }
+            var names = args[ConsulOptions.service].map { [$0] } ?? []
+            if names.isEmpty { names = try await client.services(namespace: args[ConsulOptions.namespace]).filter { $0 != "consul" } }
             var seen = Set<String>()
             for name in names {
                 for instance in try await client.health(ConsulOptions.query(args, service: name)).instances
@@ -91,7 +102,7 @@ enum DiscoverCommand {
                 }
             }
             guard !seen.isEmpty else {
-                let which = args.string("service").map { "service '\($0)' has" } ?? "no service has"
+                let which = args[ConsulOptions.service].map { "service '\($0)' has" } ?? "no service has"
                 throw CommandError("\(which) no passing instance in consul at \(settings.hostPort)", code: .unavailable)
             }
             return .success
@@ -115,7 +126,7 @@ enum DiscoverCommand {
     /// Prints the table or JSON, the lint; returns the exit code.
     static func report(_ s: Snapshot, _ args: ParsedArguments) -> ExitCode {
         let findings = RegistrationLint.check(s.passing)
-        if args.flag("json") {
+        if args[Options.json] {
             Output.out(Output.json(document(s, findings)))
         } else {
             Output.out(table(s))
@@ -125,7 +136,7 @@ enum DiscoverCommand {
             Output.err("mindalpha-pool: service '\(s.service)' has no passing instance in consul at \(s.source)\(s.all ? "" : " — run with --all to see the others")")
             return .unavailable
         }
-        if args.flag("strict"), !findings.isEmpty { return .thresholdBreached }
+        if args[Options.strict], !findings.isEmpty { return .thresholdBreached }
         return .success
     }
 
@@ -222,8 +233,8 @@ enum DiscoverCommand {
     }
 
     static func watch(client: ConsulClient, query: HealthQuery, args: ParsedArguments, after first: HealthResult) async -> ExitCode {
-        let asJSON = args.flag("json")
-        let wait = args.duration("wait")!
+        let asJSON = args[Options.json]
+        let wait = args[Options.wait]
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 var known = first.instances

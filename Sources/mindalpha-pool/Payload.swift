@@ -6,6 +6,8 @@ import NIOCore
 
 /// The request body `bench` sends, from its payload options, and how to check an answer to it.
 enum Payload {
+    private typealias O = BenchCommand.Options
+
     typealias Validator = @Sendable (ByteBuffer) -> String?
 
     /// The largest body a request frame can carry: meta (8 bytes) and body together are at most 64 MiB, the
@@ -14,7 +16,7 @@ enum Payload {
 
     /// The body the options ask for (the spec's rules have made sure at most one of them is given).
     static func make(_ args: ParsedArguments, command: String) throws -> (ByteBuffer, Validator?) {
-        let given = ["payload-file", "payload-hex", "model"].filter { args.isSet($0) }
+        let given = [O.payloadFile, O.payloadHex, O.model].filter { args.isSet($0) }.map(\.name)
         let (body, validate) = try make(args, given: given.first, command: command)
         try checkSize(body.readableBytes, of: given.first.map { "--\($0)" } ?? "--payload-size", command: command)
         return (body, validate)
@@ -32,7 +34,7 @@ enum Payload {
 
     private static func make(_ args: ParsedArguments, given: String?, command: String) throws -> (ByteBuffer, Validator?) {
         if given == "model" { return try prediction(args, command: command) }
-        if let path = args.string("payload-file") {
+        if let path = args[O.payloadFile] {
             if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int {
                 try checkSize(size, of: "--payload-file", command: command)
             }
@@ -41,13 +43,13 @@ enum Payload {
             }
             return (ByteBuffer(bytes: data), nil)
         }
-        if let hex = args.string("payload-hex") {
+        if let hex = args[O.payloadHex] {
             guard let bytes = parseHexBytes(hex) else {
                 throw UsageError("--payload-hex: '\(hex)' is not hex bytes (e.g. 0a1b2c or '0a 1b 2c')", command: command)
             }
             return (ByteBuffer(bytes: bytes), nil)
         }
-        let size = args.size("payload-size")!
+        let size = args[O.payloadSize]
         try checkSize(size, of: "--payload-size", command: command)
         // Random bytes, not crypto: a seeded SplitMix64 stream written in place (16 MiB in milliseconds).
         var generator = SplitMix64(seed: UInt64.random(in: 0 ... .max))
@@ -66,8 +68,8 @@ enum Payload {
     /// A prediction request for `--model`, built from the first `--rows` lines of `--features` with the Go
     /// client's rules; an answer must be a `Response` with scores.
     static func prediction(_ args: ParsedArguments, command: String) throws -> (ByteBuffer, Validator?) {
-        let model = args.string("model")!
-        guard let featuresPath = args.string("features"), let columnsPath = args.string("columns") else {
+        let model = args[O.model]!
+        guard let featuresPath = args[O.features], let columnsPath = args[O.columns] else {
             throw UsageError("--model needs --features FILE and --columns FILE", command: command)
         }
         guard let columnsText = try? String(contentsOfFile: columnsPath, encoding: .utf8) else {
@@ -80,7 +82,7 @@ enum Payload {
             throw UsageError("--features: cannot read '\(featuresPath)'", command: command)
         }
         let lines = featuresText.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).filter { !$0.isEmpty }
-        let rows = args.integer("rows")!
+        let rows = args[O.rows]
         guard lines.count >= rows else {
             throw UsageError("--rows \(rows) but '\(featuresPath)' has \(lines.count) feature row(s)", command: command)
         }

@@ -8,6 +8,8 @@ import NIOCore
 
 /// `serve --register`: each listening port becomes an instance in Consul, removed again on exit.
 final class Registrar: Sendable {
+    private typealias O = ServeCommand.Options
+
     let client: ConsulClient
     let service: String
     let weight: Int
@@ -18,14 +20,14 @@ final class Registrar: Sendable {
     private let heartbeat = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     init(_ args: ParsedArguments) throws {
-        guard let service = args.string("service"), !service.isEmpty else {
+        guard let service = args[O.service], !service.isEmpty else {
             throw UsageError("--register needs --service NAME (or MINDALPHA_SERVICE)", command: "serve")
         }
         self.service = service
-        weight = args.integer("weight")!
-        tags = (args.string("tags") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        check = args.string("check")!
-        advertise = args.string("advertise")
+        weight = args[O.weight]
+        tags = (args[O.tags] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        check = args[O.check]
+        advertise = args[O.advertise]
         client = try ConsulClient(settings: ConsulOptions.settings(args, command: "serve"), logger: Logs.make("consul"))
     }
 

@@ -6,6 +6,13 @@ import MindAlphaREPL
 
 /// `mindalpha-pool repl`: ask one instance one question and see the answer, as redis-cli does for Redis.
 enum ReplCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let json = OptionSpec("json", .flag, help: "One JSON object per command.").flag
+        static let timeout = OptionSpec("timeout", .duration, help: "Request timeout (the timeout command changes it).", default: "1s").duration.defaulted()
+        static let conns = OptionSpec("conns", .integer(1...1000), help: "Connections per instance.", default: "2").integer.defaulted()
+    }
+
     static let spec = CommandSpec(
         name: "repl",
         summary: "an interactive session for ad-hoc requests (GNU readline), or a script on stdin",
@@ -19,9 +26,9 @@ enum ReplCommand {
         if any command failed.
         """,
         options: [
-            OptionSpec("json", .flag, help: "One JSON object per command."),
-            OptionSpec("timeout", .duration, help: "Request timeout (the timeout command changes it).", default: "1s"),
-            OptionSpec("conns", .integer(1...1000), help: "Connections per instance.", default: "2"),
+            Options.json.spec,
+            Options.timeout.spec,
+            Options.conns.spec,
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
         rules: ConsulOptions.rules,
         examples: [
@@ -33,8 +40,8 @@ enum ReplCommand {
         let instances = try ConsulOptions.instances(args, command: spec.name)
         let (source, label) = (instances.poolSource, instances.label)
         let configuration = PoolConfiguration(
-            source: source, maxConnectionsPerInstance: args.integer("conns")!, requestTimeout: args.duration("timeout")!)
-        let session = REPLSession(configuration: configuration, label: label, jsonOutput: args.flag("json"), logger: Logs.make("repl"))
+            source: source, maxConnectionsPerInstance: args[Options.conns], requestTimeout: args[Options.timeout])
+        let session = REPLSession(configuration: configuration, label: label, jsonOutput: args[Options.json], logger: Logs.make("repl"))
         let interactive = isatty(STDIN_FILENO) == 1
         // A person's session ends with 0 however its commands went; a script's status says whether any failed.
         var failed = false

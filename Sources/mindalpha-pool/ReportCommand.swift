@@ -5,6 +5,11 @@ import MindAlphaPool
 
 /// `mindalpha-pool report merge`: several hosts' `bench --json` reports as one.
 enum ReportCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let json = OptionSpec("json", .flag, help: "The merged report as one JSON document (mergeable again).").flag
+    }
+
     static let spec = CommandSpec(
         name: "report",
         summary: "merge bench --json reports from several hosts into one",
@@ -15,7 +20,7 @@ enum ReportCommand {
         second by second. - reads a report from stdin.
         """,
         options: [
-            OptionSpec("json", .flag, help: "The merged report as one JSON document (mergeable again)."),
+            Options.json.spec,
         ],
         positionals: [
             PositionalSpec("action", .choice(["merge"]), help: "merge: combine the reports."),
@@ -56,7 +61,7 @@ enum ReportCommand {
         }
         let merged = BenchReport.merged(reports)
         let heading = "report: \(merged.runs) runs merged (\(merged.mode) loop), \(merged.instances.count) instances"
-        Output.out(args.flag("json") ? merged.json : BenchText.render(merged, heading: heading))
+        Output.out(args[Options.json] ? merged.json : BenchText.render(merged, heading: heading))
         return .success
     }
 

@@ -5,6 +5,16 @@ import MindAlphaPool
 
 /// `mindalpha-pool schedule`: the pick sequence weighted round robin produces, and how it matches the weights.
 enum ScheduleCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let weights = OptionSpec("weights", .string, help: "Instances as NAME=WEIGHT pairs, comma-separated.", valueName: "A=4,B=3").text
+        static let algorithm = OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "lvs (what production clients do) or smooth.", default: "lvs").text.defaulted()
+        static let picks = OptionSpec("picks", .integer(1...1_000_000), help: "How many picks to show in the sequence.", defaultDescription: "one cycle, at most 100").integer
+        static let simulate = OptionSpec("simulate", .integer(1...1_000_000_000), help: "How many picks to count shares and runs over.", defaultDescription: "one cycle or 1,000,000, whichever is less").integer
+        static let compare = OptionSpec("compare", .flag, help: "Show lvs and smooth side by side.").flag
+        static let json = OptionSpec("json", .flag, help: "Everything as one JSON document.").flag
+    }
+
     static let spec = CommandSpec(
         name: "schedule",
         summary: "simulate the weighted round-robin pick sequence: shares against weights, burstiness",
@@ -15,12 +25,12 @@ enum ScheduleCommand {
         LONGEST RUN is the most consecutive picks of one instance: the burst it takes.
         """,
         options: [
-            OptionSpec("weights", .string, help: "Instances as NAME=WEIGHT pairs, comma-separated.", valueName: "A=4,B=3"),
-            OptionSpec("algorithm", .choice(SchedulingAlgorithm.allCases.map(\.rawValue)), help: "lvs (what production clients do) or smooth.", default: "lvs"),
-            OptionSpec("picks", .integer(1...1_000_000), help: "How many picks to show in the sequence.", defaultDescription: "one cycle, at most 100"),
-            OptionSpec("simulate", .integer(1...1_000_000_000), help: "How many picks to count shares and runs over.", defaultDescription: "one cycle or 1,000,000, whichever is less"),
-            OptionSpec("compare", .flag, help: "Show lvs and smooth side by side."),
-            OptionSpec("json", .flag, help: "Everything as one JSON document."),
+            Options.weights.spec,
+            Options.algorithm.spec,
+            Options.picks.spec,
+            Options.simulate.spec,
+            Options.compare.spec,
+            Options.json.spec,
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
         rules: [.oneOf(["weights", "target", "service"])],
         examples: [
@@ -33,14 +43,14 @@ enum ScheduleCommand {
         let (targets, findings) = try await resolveTargets(args)
         let ordered = WeightedTarget.scheduleOrder(targets)
         let cycle = WeightedTarget.cycleLength(targets)
-        let shown = args.integer("picks") ?? min(cycle, 100)
-        let simulated = args.integer("simulate") ?? min(cycle, 1_000_000)
-        let algorithms: [SchedulingAlgorithm] = args.flag("compare") ? [.lvs, .smooth] : [SchedulingAlgorithm(rawValue: args.string("algorithm")!)!]
+        let shown = args[Options.picks] ?? min(cycle, 100)
+        let simulated = args[Options.simulate] ?? min(cycle, 1_000_000)
+        let algorithms: [SchedulingAlgorithm] = args[Options.compare] ? [.lvs, .smooth] : [SchedulingAlgorithm(rawValue: args[Options.algorithm])!]
         let runs = algorithms.map { ScheduleSimulation($0, targets, shown: shown, simulated: simulated) }
         let total = ordered.reduce(0) { $0 + $1.weight }
         func expected(_ t: WeightedTarget) -> Double { total == 0 ? 1 / Double(ordered.count) : Double(t.weight) / Double(total) }
 
-        if args.flag("json") {
+        if args[Options.json] {
             func rows(_ r: ScheduleSimulation) -> [InstanceJSON] {
                 ordered.map { t in
                     InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
@@ -97,8 +107,8 @@ enum ScheduleCommand {
 
     /// The targets from --weights, --target or Consul, and the lint of Consul's (or --target's) registrations.
     static func resolveTargets(_ args: ParsedArguments) async throws -> ([WeightedTarget], [LintFinding]) {
-        if let text = args.string("weights") { return (try parseWeights(text), []) }
-        guard args.string("service") != nil || !args.strings("target").isEmpty else {
+        if let text = args[Options.weights] { return (try parseWeights(text), []) }
+        guard args[ConsulOptions.service] != nil || !args[ConsulOptions.target].isEmpty else {
             throw UsageError("give --weights A=4,B=3, --target HOST:PORT[@WEIGHT] or --service NAME (or MINDALPHA_SERVICE)", command: spec.name)
         }
         let instances: [Instance]

@@ -9,29 +9,51 @@ import NIOCore
 
 /// `mindalpha-pool serve`: the reference server.
 enum ServeCommand {
+    /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
+    enum Options {
+        static let listen = OptionSpec("listen", short: "l", .hostPort, help: "Listen on this address; port 0 picks a free one.", repeatable: true).hostPorts
+        static let port = OptionSpec("port", short: "p", .integer(0...65535), help: "First of --instances consecutive ports (0: free ports), used when no --listen is given.", default: "9000", valueName: "PORT").integer.defaulted()
+        static let instances = OptionSpec("instances", .integer(1...1024), help: "How many consecutive ports to listen on, from --port: one process standing in for a fleet.", default: "1", valueName: "K").integer.defaulted()
+        static let host = OptionSpec("host", .string, help: "Address to bind with --port.", default: "127.0.0.1", valueName: "HOST").text.defaulted()
+        static let responseSize = OptionSpec("response-size", .size, help: "Body size of answers to bodies that are not a FlatBuffers Request (at least 1).", default: "64").size.defaulted()
+        static let latency = OptionSpec("latency", .durationRange, help: "Delay every answer by this long, or uniformly within a range (1ms..5ms).").durationRange
+        static let errorRate = OptionSpec("error-rate", .number(0...1), help: "Share of requests answered with a Response carrying debug_info and no scores.", default: "0").number.defaulted()
+        static let dropRate = OptionSpec("drop-rate", .number(0...1), help: "Share of requests never answered.", default: "0").number.defaulted()
+        static let closeRate = OptionSpec("close-rate", .number(0...1), help: "Share of requests on which the connection is closed instead.", default: "0").number.defaulted()
+        static let maxFrameSize = OptionSpec("max-frame-size", .size, help: "Largest request accepted; a larger one closes its connection.", default: "64MiB").size.defaulted()
+        static let threads = OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", defaultDescription: "the cores this process may use").integer
+        static let drainTimeout = OptionSpec("drain-timeout", .duration, help: "On SIGINT/SIGTERM, how long to wait for answers still being prepared.", default: "5s").duration.defaulted()
+        static let register = OptionSpec("register", .flag, help: "Register each listening port in Consul as an instance of --service, and deregister on exit.").flag
+        static let service = OptionSpec("service", short: "s", .string, help: "Service name to register under (with --register).", environment: "MINDALPHA_SERVICE", valueName: "NAME", valuesCommand: ["discover", "--list-services"]).text
+        static let weight = OptionSpec("weight", .integer(0...1_000_000), help: "The weight to register: Meta.balanceFactor, and Weights.Passing (capped at 65535).", default: "200").integer.defaulted()
+        static let tags = OptionSpec("tags", .string, help: "Comma-separated tags to register.", valueName: "A,B").text
+        static let check = OptionSpec("check", .choice(["tcp", "ttl"]), help: "The health check to register: Consul connects (tcp), or this process heartbeats (ttl).", default: "tcp").text.defaulted()
+        static let advertise = OptionSpec("advertise", .string, help: "Address to register when listening on a wildcard address.", valueName: "HOST").text
+    }
+
     static let spec = CommandSpec(
         name: "serve",
         summary: "run a reference MindAlpha-Serving server on one or many ports, with fault injection",
         usage: "[--listen HOST:PORT]... | [--port P [--instances K] [--host HOST]] [options]",
         options: [
-            OptionSpec("listen", short: "l", .hostPort, help: "Listen on this address; port 0 picks a free one.", repeatable: true),
-            OptionSpec("port", short: "p", .integer(0...65535), help: "First of --instances consecutive ports (0: free ports), used when no --listen is given.", default: "9000", valueName: "PORT"),
-            OptionSpec("instances", .integer(1...1024), help: "How many consecutive ports to listen on, from --port: one process standing in for a fleet.", default: "1", valueName: "K"),
-            OptionSpec("host", .string, help: "Address to bind with --port.", default: "127.0.0.1", valueName: "HOST"),
-            OptionSpec("response-size", .size, help: "Body size of answers to bodies that are not a FlatBuffers Request (at least 1).", default: "64"),
-            OptionSpec("latency", .durationRange, help: "Delay every answer by this long, or uniformly within a range (1ms..5ms)."),
-            OptionSpec("error-rate", .number(0...1), help: "Share of requests answered with a Response carrying debug_info and no scores.", default: "0"),
-            OptionSpec("drop-rate", .number(0...1), help: "Share of requests never answered.", default: "0"),
-            OptionSpec("close-rate", .number(0...1), help: "Share of requests on which the connection is closed instead.", default: "0"),
-            OptionSpec("max-frame-size", .size, help: "Largest request accepted; a larger one closes its connection.", default: "64MiB"),
-            OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", defaultDescription: "the cores this process may use"),
-            OptionSpec("drain-timeout", .duration, help: "On SIGINT/SIGTERM, how long to wait for answers still being prepared.", default: "5s"),
-            OptionSpec("register", .flag, help: "Register each listening port in Consul as an instance of --service, and deregister on exit."),
-            OptionSpec("service", short: "s", .string, help: "Service name to register under (with --register).", environment: "MINDALPHA_SERVICE", valueName: "NAME", valuesCommand: ["discover", "--list-services"]),
-            OptionSpec("weight", .integer(0...1_000_000), help: "The weight to register: Meta.balanceFactor, and Weights.Passing (capped at 65535).", default: "200"),
-            OptionSpec("tags", .string, help: "Comma-separated tags to register.", valueName: "A,B"),
-            OptionSpec("check", .choice(["tcp", "ttl"]), help: "The health check to register: Consul connects (tcp), or this process heartbeats (ttl).", default: "tcp"),
-            OptionSpec("advertise", .string, help: "Address to register when listening on a wildcard address.", valueName: "HOST"),
+            Options.listen.spec,
+            Options.port.spec,
+            Options.instances.spec,
+            Options.host.spec,
+            Options.responseSize.spec,
+            Options.latency.spec,
+            Options.errorRate.spec,
+            Options.dropRate.spec,
+            Options.closeRate.spec,
+            Options.maxFrameSize.spec,
+            Options.threads.spec,
+            Options.drainTimeout.spec,
+            Options.register.spec,
+            Options.service.spec,
+            Options.weight.spec,
+            Options.tags.spec,
+            Options.check.spec,
+            Options.advertise.spec,
         ] + ConsulOptions.specs,
         rules: [
             .excludes("listen", ["port", "instances", "host"], why: "give the addresses one way"),
@@ -48,40 +70,40 @@ enum ServeCommand {
         ])
 
     static func configuration(_ args: ParsedArguments) throws(UsageError) -> ServerConfiguration {
-        var endpoints = args.hostPorts("listen")
+        var endpoints = args[Options.listen]
         if endpoints.isEmpty {
-            let port = args.integer("port")!
-            let count = args.integer("instances")!
+            let port = args[Options.port]
+            let count = args[Options.instances]
             if port != 0, port + count - 1 > 65535 {
                 throw UsageError("--port \(port) with --instances \(count) runs past port 65535; lower one of them", command: "serve")
             }
-            let host = args.string("host")!
+            let host = args[Options.host]
             endpoints = (0..<count).map { .init(host: host, port: port == 0 ? 0 : port + $0) }
         }
-        let responseSize = args.size("response-size")!
+        let responseSize = args[Options.responseSize]
         guard responseSize >= 1 else {
             throw UsageError("--response-size: must be at least 1 byte (clients treat an empty body as a dead connection)", command: "serve")
         }
-        let maxFrame = args.size("max-frame-size")!
-        let drop = args.number("drop-rate")!, close = args.number("close-rate")!
+        let maxFrame = args[Options.maxFrameSize]
+        let drop = args[Options.dropRate], close = args[Options.closeRate]
         guard drop + close <= 1 else {
             throw UsageError("--drop-rate plus --close-rate is \(drop + close), over 1; lower one of them", command: "serve")
         }
         return ServerConfiguration(
             listen: endpoints,
             responseSize: responseSize,
-            latency: args.durationRange("latency").map { TimeAmount($0.lowerBound)...TimeAmount($0.upperBound) },
-            errorRate: args.number("error-rate")!,
+            latency: args[Options.latency].map { TimeAmount($0.lowerBound)...TimeAmount($0.upperBound) },
+            errorRate: args[Options.errorRate],
             dropRate: drop,
             closeRate: close,
             maxFrameSize: maxFrame,
-            threads: args.integer("threads") ?? CPUs.usable,
-            drainTimeout: TimeAmount(args.duration("drain-timeout")!))
+            threads: args[Options.threads] ?? CPUs.usable,
+            drainTimeout: TimeAmount(args[Options.drainTimeout]))
     }
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         let configuration = try configuration(args)
-        let registrar = try args.flag("register") ? Registrar(args) : nil
+        let registrar = try args[Options.register] ? Registrar(args) : nil
         let logger = Logs.make("serve")
         // A stand-in for a fleet takes many connections: use every file descriptor the hard limit allows.
         FileLimit.raise()
@@ -101,7 +123,7 @@ enum ServeCommand {
             }
         }
         let signal = await Signals.waitForTermination()
-        Output.err("\(signal): draining (up to \(formatDuration(args.duration("drain-timeout")!)))…")
+        Output.err("\(signal): draining (up to \(formatDuration(args[Options.drainTimeout])))…")
         await registrar?.deregister()
         try await server.shutdown()
         let s = server.stats.snapshot
