@@ -127,7 +127,7 @@ enum DiscoverCommand {
     static func report(_ s: Snapshot, _ args: ParsedArguments) -> ExitCode {
         let findings = RegistrationLint.check(s.passing)
         if args[Options.json] {
-            Output.out(Output.json(document(s, findings)))
+            Output.out(Output.json(DiscoveryReport(service: s.service, consul: s.source, index: s.index, instances: s.instances, findings: findings)))
         } else {
             Output.out(table(s))
         }
@@ -161,76 +161,7 @@ enum DiscoverCommand {
     }
 
 
-    // MARK: JSON
-
-    struct Document: Encodable {
-        var service: String
-        var consul: String
-        var index: UInt64?
-        var instances: [InstanceJSON]
-        var lint: [LintJSON]
-        var summary: Summary
-    }
-
-    struct InstanceJSON: Encodable {
-        var address: String
-        var host: String
-        var port: Int
-        var weight: Int
-        var share: Double
-        var consulWeight: Int
-        var balanceFactor: String?
-        var goAddress: String
-        var node: String
-        var serviceID: String
-        var tags: [String]
-        var status: String
-        var checks: [CheckJSON]
-    }
-
-    struct CheckJSON: Encodable { var id, name, status, output: String }
-    struct Summary: Encodable { var instances, passing, totalWeight, gcd, cycleLength: Int }
-
-    static func instanceJSON(_ i: Instance, fleet: Fleet) -> InstanceJSON {
-        InstanceJSON(
-            address: i.address, host: i.host, port: i.port, weight: i.weight,
-            share: i.status == .passing ? (fleet.share(of: i) * 1e6).rounded() / 1e6 : 0,
-            consulWeight: i.consulWeight, balanceFactor: i.balanceFactor, goAddress: i.goAddress, node: i.node,
-            serviceID: i.serviceID, tags: i.tags, status: i.status.rawValue,
-            checks: i.checks.map { CheckJSON(id: $0.id, name: $0.name, status: $0.status.rawValue, output: $0.output) })
-    }
-
-    static func document(_ s: Snapshot, _ findings: [LintFinding]) -> Document {
-        let fleet = s.fleet
-        return Document(
-            service: s.service, consul: s.source, index: s.index,
-            instances: Fleet(s.instances).instances.map { instanceJSON($0, fleet: fleet) },
-            lint: findings.map { LintJSON($0) },
-            summary: Summary(instances: s.instances.count, passing: fleet.instances.count, totalWeight: fleet.totalWeight, gcd: fleet.gcd, cycleLength: fleet.cycleLength))
-    }
-
     // MARK: watch
-
-    struct ChangeJSON: Encodable {
-        var event: String
-        var address: String
-        var serviceID: String
-        var weight: Int
-        var previousWeight: Int?
-        /// Why a removed instance left: `deregistered`, `check critical`, `check warning`.
-        var reason: String?
-        var index: UInt64
-        var time: String
-    }
-
-    struct NoticeJSON: Encodable {
-        var event: String
-        var message: String
-        var code: String?
-        var severity: String?
-        var index: UInt64?
-        var time: String
-    }
 
     static func watch(client: ConsulClient, query: HealthQuery, args: ParsedArguments, after first: HealthResult) async -> ExitCode {
         let asJSON = args[Options.json]
@@ -253,7 +184,7 @@ enum DiscoverCommand {
                         said.insert(finding.message)
                         let prefix = finding.severity == .fleetBreaking ? "FLEET-BREAKING: " : ""
                         if asJSON {
-                            Output.out(Output.json(NoticeJSON(event: "lint", message: finding.message, code: finding.code.rawValue,
+                            Output.out(Output.json(DiscoveryReport.Notice(event: "lint", message: finding.message, code: finding.code.rawValue,
                                                        severity: finding.severity.rawValue, index: index, time: timestamp())))
                         } else {
                             Output.err("\(clock()) lint: \(prefix)\(finding.message)")
@@ -313,7 +244,7 @@ enum DiscoverCommand {
 
     static func notice(_ message: String, event: String, index: UInt64?, json asJSON: Bool) {
         if asJSON {
-            Output.out(Output.json(NoticeJSON(event: event, message: message, index: index, time: timestamp())))
+            Output.out(Output.json(DiscoveryReport.Notice(event: event, message: message, index: index, time: timestamp())))
         } else {
             Output.out("\(clock()) ! \(message)")
         }
@@ -324,18 +255,18 @@ enum DiscoverCommand {
         let at = clock()
         for i in change.added {
             Output.out(asJSON
-                ? Output.json(ChangeJSON(event: "added", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
+                ? Output.json(DiscoveryReport.Change(event: "added", address: i.address, serviceID: i.serviceID, weight: i.weight, index: index, time: time))
                 : "\(at) + \(i.address) weight \(i.weight) (\(i.serviceID))")
         }
         for i in change.removed {
             let reason = reasons[i.serviceID]
             Output.out(asJSON
-                ? Output.json(ChangeJSON(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, reason: reason, index: index, time: time))
+                ? Output.json(DiscoveryReport.Change(event: "removed", address: i.address, serviceID: i.serviceID, weight: i.weight, reason: reason, index: index, time: time))
                 : "\(at) - \(i.address) weight \(i.weight) (\(i.serviceID))" + (reason.map { ": \($0)" } ?? ""))
         }
         for r in change.reweighted {
             Output.out(asJSON
-                ? Output.json(ChangeJSON(event: "reweighted", address: r.after.address, serviceID: r.after.serviceID, weight: r.after.weight, previousWeight: r.before.weight, index: index, time: time))
+                ? Output.json(DiscoveryReport.Change(event: "reweighted", address: r.after.address, serviceID: r.after.serviceID, weight: r.after.weight, previousWeight: r.before.weight, index: index, time: time))
                 : "\(at) ~ \(r.after.address) weight \(r.before.weight) → \(r.after.weight) (\(r.after.serviceID))")
         }
     }

@@ -47,26 +47,11 @@ enum ScheduleCommand {
         let simulated = args[Options.simulate] ?? min(cycle, 1_000_000)
         let algorithms: [SchedulingAlgorithm] = args[Options.compare] ? [.lvs, .smooth] : [SchedulingAlgorithm(rawValue: args[Options.algorithm])!]
         let runs = algorithms.map { ScheduleSimulation($0, targets, shown: shown, simulated: simulated) }
-        let total = ordered.reduce(0) { $0 + $1.weight }
-        func expected(_ t: WeightedTarget) -> Double { total == 0 ? 1 / Double(ordered.count) : Double(t.weight) / Double(total) }
+        func expected(_ t: WeightedTarget) -> Double { ScheduleReport.expectedShare(of: t, in: ordered) }
 
         if args[Options.json] {
-            func rows(_ r: ScheduleSimulation) -> [InstanceJSON] {
-                ordered.map { t in
-                    InstanceJSON(name: t.name, weight: t.weight, expectedShare: round6(expected(t)),
-                                 observedShare: round6(r.observedShare(of: t.name)),
-                                 picks: r.picks[t.name, default: 0], longestRun: r.longestRun[t.name, default: 0])
-                }
-            }
             Output.out(Output.json(Document(
-                algorithm: runs.count == 1 ? runs[0].algorithm.rawValue : "compare",
-                gcd: WeightedTarget.gcd(targets), cycleLength: cycle, simulated: simulated,
-                sequence: runs[0].sequence,
-                instances: rows(runs[0]),
-                compare: runs.count == 1 ? nil : Dictionary(uniqueKeysWithValues: runs.map { r in
-                    (r.algorithm.rawValue, CompareJSON(sequence: r.sequence, instances: rows(r)))
-                }),
-                lint: findings.map { LintJSON($0, effect: effect($0)) })))
+                schedule: ScheduleReport(targets: targets, runs: runs), lint: findings.map { LintEntry($0, effect: effect($0)) })))
         } else {
             var out = "\(ordered.count) instance\(ordered.count == 1 ? "" : "s") · gcd \(WeightedTarget.gcd(targets)) · cycle \(cycle) pick\(cycle == 1 ? "" : "s") · simulated \(simulated) picks\n"
             for r in runs {
@@ -92,8 +77,6 @@ enum ScheduleCommand {
         for finding in findings { Output.err("lint: \(finding.message)\(effect(finding))") }
         return .success
     }
-
-    static func round6(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
 
     /// What a registration problem does to the schedule.
     static func effect(_ f: LintFinding) -> String {
@@ -153,28 +136,17 @@ enum ScheduleCommand {
         return targets
     }
 
-    struct InstanceJSON: Encodable {
-        var name: String
-        var weight: Int
-        var expectedShare: Double
-        var observedShare: Double
-        var picks: Int
-        var longestRun: Int
-    }
-
-    struct CompareJSON: Encodable {
-        var sequence: [String]
-        var instances: [InstanceJSON]
-    }
-
+    /// The schedule's document with the lint of the registrations it came from, as one JSON object.
     struct Document: Encodable {
-        var algorithm: String
-        var gcd: Int
-        var cycleLength: Int
-        var simulated: Int
-        var sequence: [String]
-        var instances: [InstanceJSON]
-        var compare: [String: CompareJSON]?
-        var lint: [LintJSON]
+        var schedule: ScheduleReport
+        var lint: [LintEntry]
+
+        enum Keys: String, CodingKey { case lint }
+
+        func encode(to encoder: any Encoder) throws {
+            try schedule.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(lint, forKey: .lint)
+        }
     }
 }
