@@ -47,7 +47,7 @@ extension PoolStateMachine.Action {
 
     var failed: [Waiter] { fail.map(\.0.waiter) }
     var closed: [Connection] { close.map(\.0) }
-    var ejectedAddress: String? { ejected?.address }
+    var ejectedAddress: String? { ejected }
 
     /// When the queue's timer is to fire (armed by this action).
     var armed: NIODeadline? {
@@ -65,10 +65,9 @@ extension PoolStateMachine.Action {
         return false
     }
 
-    /// Nothing to do at all.
+    /// Nothing to do at all (and nothing but the two per-request fields was even set).
     var isNothing: Bool {
-        if case .none = request, case .none = serve, fail.isEmpty, repick.isEmpty, dials.isEmpty, close.isEmpty,
-           case .none = timer, ejected == nil, !shutdownComplete { return true }
+        if case .none = request, case .none = serve, effects == nil { return true }
         return false
     }
 }

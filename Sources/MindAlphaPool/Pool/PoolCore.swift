@@ -66,18 +66,35 @@ final class PoolCore: Sendable {
             $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now(),
                     deadline: request.deadline, timeout: Duration(request.timeout))
         }
-        apply(action, for: request)
+        // Connects and an ejection first, as decided; the request itself is handled here, where it is at hand
+        // (passing it on would copy it).
+        if let effects = action.effects { apply(effects) }
+        switch action.request {
+        case .none: break
+        case let .send(connection, _, _): dispatch(request, on: connection)
+        case let .queued(key): if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
+        case let .fail(error): group.any().execute { request.complete(.failure(error)) }
+        }
     }
 
-    /// Carries out what the state machine decided, after its lock was released: the one place that does.
-    /// `request` is the one a pick was about.
-    private func apply(_ action: State.Action, for request: PoolRequest? = nil) {
-        if let instance = action.ejected {
-            logger.notice("instance ejected by outlier detection", metadata: ["instance": "\(instance.address)"])
+    /// Carries out what the state machine decided, after its lock was released: the one place that does (a pick's
+    /// own request aside, which ``submit(_:)`` handles).
+    private func apply(_ action: State.Action) {
+        if let effects = action.effects { apply(effects) }
+        switch action.serve {
+        case .none: break
+        case let .one(connection, _, queued): dispatch(queued.waiter, on: connection)
+        case let .all(connection, queued): for q in queued { dispatch(q.waiter, on: connection) }
         }
-        for (connection, error) in action.close { connection.close(failing: error) }
-        for dial in action.dials { self.dial(dial) }
-        switch action.timer {
+    }
+
+    private func apply(_ effects: State.Action.Effects) {
+        if let address = effects.ejected {
+            logger.notice("instance ejected by outlier detection", metadata: ["instance": "\(address)"])
+        }
+        for (connection, error) in effects.close { connection.close(failing: error) }
+        for dial in effects.dials { self.dial(dial) }
+        switch effects.timer {
         case .none: break
         case let .armQueue(key, at): armQueueTimer(key, at: at)
         case let .cancelQueue(key): queueTimers.withLockedValue { $0.removeValue(forKey: key) }?.task.cancel()
@@ -86,22 +103,9 @@ final class PoolCore: Sendable {
             // An empty set held back: it applies then, if nothing else came meanwhile.
             group.any().scheduleTask(deadline: at) { [self] in apply(state.withLockedValue { $0.applyHeldBackEmptySet(now: .now()) }) }
         }
-        if let request {
-            switch action.request {
-            case .none: break
-            case let .send(connection, _, _): dispatch(request, on: connection)
-            case let .queued(key): if case let .promise(_, ticket?) = request.completion { ticket.queued(key) }
-            case let .fail(error): group.any().execute { request.complete(.failure(error)) }
-            }
-        }
-        switch action.serve {
-        case .none: break
-        case let .one(connection, _, queued): dispatch(queued.waiter, on: connection)
-        case let .all(connection, queued): for q in queued { dispatch(q.waiter, on: connection) }
-        }
-        for (queued, error) in action.fail { queued.waiter.complete(.failure(error)) }
-        for queued in action.repick { submit(queued.waiter) }
-        if action.shutdownComplete { idle.fire() }
+        for (queued, error) in effects.fail { queued.waiter.complete(.failure(error)) }
+        for queued in effects.repick { submit(queued.waiter) }
+        if effects.shutdownComplete { idle.fire() }
     }
 
     /// One timer per instance queue, for its earliest deadline (armed again replaces it); what waits past its

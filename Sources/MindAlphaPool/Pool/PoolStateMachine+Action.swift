@@ -39,18 +39,65 @@ extension PoolStateMachine {
 
         var request: Request = .none
         var serve: Serve = .none
+        /// Everything else, `nil` on the per-request path (a request written, a freed slot handed over): then
+        /// the action holds no array and no reference, and nothing has to be retained, released or looked at.
+        var effects: Effects?
+
+        struct Effects {
+            var fail: [(Queued, PoolError)] = []
+            var repick: [Queued] = []
+            var dials: [Dial] = []
+            var close: [(Connection, PoolError)] = []
+            var timer: Timer = .none
+            var ejected: String?
+            var shutdownComplete = false
+        }
+
         /// Waiters that fail, each with its error.
-        var fail: [(Queued, PoolError)] = []
+        var fail: [(Queued, PoolError)] {
+            get { effects?.fail ?? [] }
+            _modify { if effects == nil { effects = Effects() }; yield &effects!.fail }
+        }
+
         /// Waiters to pick again: their instance left or was ejected.
-        var repick: [Queued] = []
-        var dials: [Dial] = []
+        var repick: [Queued] {
+            get { effects?.repick ?? [] }
+            _modify { if effects == nil { effects = Effects() }; yield &effects!.repick }
+        }
+
+        var dials: [Dial] {
+            get { effects?.dials ?? [] }
+            _modify { if effects == nil { effects = Effects() }; yield &effects!.dials }
+        }
+
         /// Connections to close, with what fails on them (the requests still in flight).
-        var close: [(Connection, PoolError)] = []
-        var timer: Timer = .none
-        /// The instance this call ejected (its connections are in `close`, its waiters in `repick`).
-        var ejected: Instance?
+        var close: [(Connection, PoolError)] {
+            get { effects?.close ?? [] }
+            _modify { if effects == nil { effects = Effects() }; yield &effects!.close }
+        }
+
+        var timer: Timer {
+            get { effects?.timer ?? .none }
+            set {
+                if case .none = newValue, effects == nil { return }
+                if effects == nil { effects = Effects() }
+                effects!.timer = newValue
+            }
+        }
+
+        /// The address of the instance this call ejected (its connections are in `close`, its waiters in `repick`).
+        var ejected: String? {
+            get { effects?.ejected }
+            set { if effects == nil { effects = Effects() }; effects!.ejected = newValue }
+        }
+
         /// The pool drains and nothing is in flight or connecting any more: its shutdown may finish. Set once.
-        var shutdownComplete = false
+        var shutdownComplete: Bool {
+            get { effects?.shutdownComplete ?? false }
+            set { if effects == nil { effects = Effects() }; effects!.shutdownComplete = newValue }
+        }
+
+        init(timer: Timer = .none) { self.timer = timer }
     }
 
     /// Open `count` connections to an instance, now or at `at` (the reconnect back-off).

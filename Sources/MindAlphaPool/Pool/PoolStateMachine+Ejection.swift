@@ -102,7 +102,7 @@ extension PoolStateMachine {
             if case .none = action.timer { action.timer = s.timerIfEmptied(key) } else { s.queueTimer = nil }
             return (s.instance, reason, duration)
         }
-        action.ejected = instance
+        action.ejected = instance.address
         events.append(PoolEvent(at: now, instance: instance.address, kind: .ejected(reason: reason, duration: duration)))
         reschedule(now: now)
     }
