@@ -80,13 +80,15 @@ extension ConsulDevAgent {
     }
 }
 
-public enum ConsulDevAgentError: Error, CustomStringConvertible {
-    case cannotListen(String, reason: String)
+/// Why the agent could not start. A struct, so that causes can be added without breaking callers; a program with
+/// flags of its own words the advice with them (from ``address`` and ``reason``).
+public struct ConsulDevAgentError: Error, CustomStringConvertible, Sendable, Hashable {
+    /// The address that could not be bound.
+    public let address: String
+    /// What went wrong, without advice: `the address is in use`.
+    public let reason: String
 
-    public var description: String {
-        switch self {
-        case let .cannotListen(address, reason):
-            return "cannot listen on \(address): \(reason) — choose another --listen, or stop what holds it"
-        }
-    }
+    static func cannotListen(_ address: String, reason: String) -> Self { Self(address: address, reason: reason) }
+
+    public var description: String { "cannot listen on \(address): \(reason) — choose another address, or stop what holds it" }
 }

@@ -105,14 +105,35 @@ public final class ReferenceServer: Sendable {
     }
 }
 
-/// Why the server could not start.
-public enum ServerError: Error, CustomStringConvertible, Sendable {
-    case cannotListen(HostPort, reason: String)
+/// Why the server could not start. A struct over a private code, so that causes can be added without breaking
+/// callers; a program with flags of its own words the advice with them (from ``address`` and ``reason``).
+public struct ServerError: Error, CustomStringConvertible, Sendable, Hashable {
+    enum Code: Hashable, Sendable {
+        case cannotListen(HostPort, reason: String)
+    }
+
+    let code: Code
+
+    static func cannotListen(_ address: HostPort, reason: String) -> Self { Self(code: .cannotListen(address, reason: reason)) }
+
+    /// The address that could not be bound.
+    public var address: HostPort? {
+        switch code {
+        case let .cannotListen(address, _): address
+        }
+    }
+
+    /// What went wrong, without advice: `the address is in use`.
+    public var reason: String {
+        switch code {
+        case let .cannotListen(_, reason): reason
+        }
+    }
 
     public var description: String {
-        switch self {
-        case let .cannotListen(endpoint, reason):
-            return "cannot listen on \(endpoint): \(reason) — choose another --listen/--port, or stop what holds it"
+        switch code {
+        case let .cannotListen(address, reason):
+            return "cannot listen on \(address): \(reason) — choose another address, or stop what holds it"
         }
     }
 

@@ -38,6 +38,8 @@ enum ConsulDevCommand {
             agent = try await ConsulDevAgent.start(
                 host: listen.host, port: listen.port, nodeName: args[Options.node], datacenter: args[Options.datacenter],
                 aclToken: args[Options.aclToken])
+        } catch let error as ConsulDevAgentError {
+            throw CommandError("cannot listen on \(error.address): \(error.reason) — choose another --listen, or stop what holds it")
         } catch {
             throw CommandError("\(error)")
         }

@@ -111,7 +111,8 @@ enum ServeCommand {
         do {
             server = try await ReferenceServer.start(configuration, logger: logger)
         } catch let error as ServerError {
-            throw CommandError(error.description)
+            guard let address = error.address else { throw CommandError(error.description) }
+            throw CommandError("cannot listen on \(address): \(error.reason) — choose another --listen/--port, or stop what holds it")
         }
         for address in server.addresses { Output.out("listening on \(describe(address))") }
         if let registrar {
