@@ -1,4 +1,5 @@
 import Logging
+import MindAlphaWire
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -56,11 +57,11 @@ public final class ConsulDevAgent: Sendable {
             case EACCES?: reason = "permission denied (ports below 1024 need privileges)"
             default: reason = "\(error)"
             }
-            throw ConsulDevAgentError.cannotListen("\(host.contains(":") ? "[\(host)]" : host):\(port)", reason: reason)
+            throw ConsulDevAgentError.cannotListen(HostPort(host: host, port: port).description, reason: reason)
         }
         let bound = channel.localAddress?.port ?? port
         return ConsulDevAgent(
-            address: "\(host.contains(":") ? "[\(host)]" : host):\(bound)", port: bound, channel: channel, group: group, checks: checks)
+            address: HostPort(host: host, port: bound).description, port: bound, channel: channel, group: group, checks: checks)
     }
 
     /// Stops listening, stops the checks and closes every connection.

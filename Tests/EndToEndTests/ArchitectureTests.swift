@@ -15,7 +15,7 @@ import TestSupport
         "MindAlphaDiscovery": ["MindAlphaPool", "NIOCore", "NIOPosix", "NIOHTTP1", "NIOSSL", "AsyncHTTPClient", "Logging"],
         "MindAlphaBench": ["MindAlphaPool", "MindAlphaWire", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Histogram"],
         "MindAlphaServer": ["MindAlphaWire", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging"],
-        "ConsulDevAgent": ["NIOCore", "NIOPosix", "NIOHTTP1", "NIOConcurrencyHelpers", "Logging"],
+        "ConsulDevAgent": ["MindAlphaWire", "NIOCore", "NIOPosix", "NIOHTTP1", "NIOConcurrencyHelpers", "Logging"],
         "MindAlphaREPL": ["MindAlphaPool", "MindAlphaBench", "MindAlphaWire", "CommandLineKit", "NIOCore", "NIOConcurrencyHelpers", "Logging", "Histogram"],
     ]
 
