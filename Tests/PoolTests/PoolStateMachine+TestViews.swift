@@ -51,7 +51,7 @@ extension PoolStateMachine.Action {
 
     /// When the queue's timer is to fire (armed by this action).
     var armed: NIODeadline? {
-        if case let .armQueue(_, at) = timer { return at }
+        if case let .armQueue(_, at, _) = timer { return at }
         return nil
     }
 

@@ -21,13 +21,8 @@ final class PoolCore: Sendable {
     /// Set by ``drain()``: nothing new is connected after it.
     private let stopping = Atomic<Bool>(false)
     private let finishedConnects = Atomic<Int>(0)
-    /// Each instance queue's one deadline timer.
-    private let queueTimers = NIOLockedValueBox<[InstanceKey: QueueTimer]>([:])
-
-    private struct QueueTimer {
-        let at: NIODeadline
-        let task: Scheduled<Void>
-    }
+    /// Each instance queue's deadline timer by its deadline (one, but for a moment two while one is replaced).
+    private let queueTimers = NIOLockedValueBox<[InstanceKey: [NIODeadline: Scheduled<Void>]]>([:])
 
     /// Connects finished so far (either way): how a wait for them tells progress from a stall.
     var connectsFinished: Int { finishedConnects.load(ordering: .relaxed) }
@@ -96,9 +91,14 @@ final class PoolCore: Sendable {
         for dial in effects.dials { self.dial(dial) }
         switch effects.timer {
         case .none: break
-        case let .armQueue(key, at): armQueueTimer(key, at: at)
-        case let .cancelQueue(key): queueTimers.withLockedValue { $0.removeValue(forKey: key) }?.task.cancel()
-        case .cancelAll: for timer in queueTimers.withLockedValue({ t in defer { t = [:] }; return t.values }) { timer.task.cancel() }
+        case let .armQueue(key, at, replacing):
+            if let replacing { cancelQueueTimer(key, at: replacing) }
+            armQueueTimer(key, at: at)
+        case let .cancelQueue(key, at): cancelQueueTimer(key, at: at)
+        case .cancelAll:
+            for timers in queueTimers.withLockedValue({ t in defer { t = [:] }; return t.values }) {
+                for task in timers.values { task.cancel() }
+            }
         case let .emptySet(at):
             // An empty set held back: it applies then, if nothing else came meanwhile.
             group.any().scheduleTask(deadline: at) { [self] in apply(state.withLockedValue { $0.applyHeldBackEmptySet(now: .now()) }) }
@@ -112,10 +112,18 @@ final class PoolCore: Sendable {
     /// deadline fails as ``PoolError/noConnection(instance:after:)``.
     private func armQueueTimer(_ key: InstanceKey, at deadline: NIODeadline) {
         let task = group.any().scheduleTask(deadline: deadline) { [self] in
-            queueTimers.withLockedValue { if $0[key]?.at == deadline { $0[key] = nil } }
+            queueTimers.withLockedValue { _ = $0[key]?.removeValue(forKey: deadline) }
             apply(state.withLockedValue { $0.expireQueue(key, timer: deadline, now: .now()) })
         }
-        queueTimers.withLockedValue { $0.updateValue(QueueTimer(at: deadline, task: task), forKey: key) }?.task.cancel()
+        // A timer that fired before it was stored leaves an entry that a later cancel removes (harmlessly).
+        queueTimers.withLockedValue { $0[key, default: [:]][deadline] = task }
+    }
+
+    private func cancelQueueTimer(_ key: InstanceKey, at deadline: NIODeadline) {
+        queueTimers.withLockedValue { timers -> Scheduled<Void>? in
+            defer { if timers[key]?.isEmpty == true { timers[key] = nil } }
+            return timers[key]?.removeValue(forKey: deadline)
+        }?.cancel()
     }
 
     /// Writes a request on the connection it was given, or completes a checkout with it.

@@ -24,13 +24,16 @@ extension PoolStateMachine {
             case all(Connection, [Queued])
         }
 
-        /// The deadline timers the caller keeps: one per instance queue, and the held-back empty set's.
+        /// The deadline timers the caller keeps: one per instance queue, and the held-back empty set's. A queue's
+        /// timer is named by its deadline, so that actions applied out of order (they are carried out after the lock
+        /// is released, on several threads) never cancel a timer armed after the one they mean.
         enum Timer: Equatable {
             case none
-            /// Arm the queue's timer for then, replacing the one armed before; it calls ``expireQueue(_:timer:now:)``.
-            case armQueue(InstanceKey, NIODeadline)
-            /// The queue has no waiter left: cancel its timer.
-            case cancelQueue(InstanceKey)
+            /// Arm the queue's timer for `at`, and cancel the one armed for `replacing` (a later deadline); it calls
+            /// ``expireQueue(_:timer:now:)``.
+            case armQueue(InstanceKey, at: NIODeadline, replacing: NIODeadline?)
+            /// The queue has no waiter left: cancel its timer armed for that deadline.
+            case cancelQueue(InstanceKey, at: NIODeadline)
             /// The pool drains: cancel every queue's timer.
             case cancelAll
             /// An empty instance set was held back: call ``applyHeldBackEmptySet(now:)`` then.
@@ -125,8 +128,8 @@ extension PoolStateMachine.InstanceState {
 
     /// Forgets the queue's timer once its last waiter left; the timer to cancel, if one was armed.
     mutating func timerIfEmptied(_ key: InstanceKey) -> PoolStateMachine.Action.Timer {
-        guard queue.isEmpty, queueTimer != nil else { return .none }
+        guard queue.isEmpty, let armed = queueTimer else { return .none }
         queueTimer = nil
-        return .cancelQueue(key)
+        return .cancelQueue(key, at: armed)
     }
 }

@@ -84,7 +84,7 @@ extension PoolStateMachine {
             if !action.fail.isEmpty { s.queue = kept }
             guard current else { return }
             s.queueTimer = earliest == .distantFuture ? nil : earliest
-            if let next = s.queueTimer { action.timer = .armQueue(key, next) }
+            if let next = s.queueTimer { action.timer = .armQueue(key, at: next, replacing: nil) }  // this one fired
         }
         return action
     }

@@ -180,8 +180,8 @@ struct PoolStateMachine<Connection, Waiter> {
             guard let j else {
                 s.queue.append(Queued(id: id, lease: lease, deadline: deadline, timeout: timeout, waiter: waiter))
                 if deadline != .distantFuture, s.queueTimer.map({ deadline < $0 }) ?? true {
+                    action.timer = .armQueue(key, at: deadline, replacing: s.queueTimer)
                     s.queueTimer = deadline
-                    action.timer = .armQueue(key, deadline)
                 }
                 action.request = .queued(key)
                 return action
