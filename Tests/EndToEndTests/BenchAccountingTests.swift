@@ -3,6 +3,7 @@ import MindAlphaBench
 import MindAlphaPool
 import MindAlphaServer
 import MindAlphaWire
+import NIOConcurrencyHelpers
 import NIOCore
 import TestSupport
 import Testing
@@ -135,18 +136,25 @@ extension BenchTests {
     }
 
     @Test func answersThatMatchNoRequestAreCountedPerInstance() async throws {
-        // Each request answered, then answered again, then answered for an ID never sent (alone: never ejected).
+        // One request at a time; before answering one, the server answers the one before it again and answers an ID
+        // never sent (alone: never ejected). Everything is read before the last answer, so every count is exact:
+        // answers that would trail the last one are never sent, rather than raced against the run's end (the pool
+        // does not read a socket after the run is over).
+        let previous = NIOLockedValueBox<UInt64?>(nil)
         let echo = try await ScriptedServer.start { frame in
             let body = ByteBuffer(string: "ok")
-            return [.respond(id: frame.requestID, body: body), .respond(id: frame.requestID, body: body),
-                    .respond(id: frame.requestID + 1_000_000_000, body: body)]
+            var replies: [ScriptedServer.Reply] = []
+            if let before = previous.withLockedValue({ p in defer { p = frame.requestID }; return p }) {
+                replies.append(.respond(id: before, body: body))
+            }
+            return replies + [.respond(id: frame.requestID + 1_000_000_000, body: body), .respond(id: frame.requestID, body: body)]
         }
-        let twice = try Self.report(try await Tool.run(["bench", "--target", "127.0.0.1:\(echo.port)", "--conns", "1", "--rate", "200",
-                                                  "--duration", "1s", "--json"]))
+        let twice = try Self.report(try await Tool.run(["bench", "--target", "127.0.0.1:\(echo.port)", "--conns", "1",
+                                                        "--concurrency", "1", "--requests", "200", "--json"]))
         await echo.stop()
         let scripted = try #require(twice.instances.first)
-        #expect(scripted.ok == 200 && scripted.duplicate == 200 && scripted.unknownID == 200 && scripted.late == 0)
-        #expect(twice.duplicate == 200 && twice.unknownID == 200)
+        #expect(scripted.ok == 200 && scripted.duplicate == 199 && scripted.unknownID == 200 && scripted.late == 0)
+        #expect(twice.duplicate == 199 && twice.unknownID == 200)
         #expect(twice.events.contains { $0.kind == "not_ejected" })  // the only instance: never ejected
         Self.expectAddsUp(twice)
         let (slow, ports) = try await Self.serve(1, ["--latency", "150ms"])
