@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "MindAlphaServer",
             dependencies: [
+                "CEpoll",
                 "MindAlphaWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -124,6 +125,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // epoll and eventfd, for the reference server's direct engine (Linux).
+        .systemLibrary(name: "CEpoll"),
         // GNU readline (libreadline-dev), for the REPL.
         .systemLibrary(
             name: "CReadline",

@@ -113,13 +113,14 @@ _mindalpha_pool() {
             esac ;;
         serve)
             case "$opt" in
+            --engine) mapfile -t candidates < <(compgen -P "$prefix" -W "auto nio direct" -- "$value") ;;
             --service|-s) mapfile -t candidates < <(_mindalpha_pool_values "--tag --filter --namespace --target -t --consul --token --token-file --ca-file --datacenter --wait" discover --list-services | sed "s|^|$prefix|") ;;
             --check) mapfile -t candidates < <(compgen -P "$prefix" -W "tcp ttl" -- "$value") ;;
             --token-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --ca-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --listen|-l|--port|-p|--instances|--host|--response-size|--latency|--error-rate|--drop-rate|--close-rate|--max-frame-size|--threads|--drain-timeout|--weight|--tags|--advertise|--consul|--token|--datacenter) ;;  # a value to type
             *)
-                mapfile -t candidates < <(compgen -W "--listen -l --port -p --instances --host --response-size --latency --error-rate --drop-rate --close-rate --max-frame-size --threads --drain-timeout --register --service -s --weight --tags --check --advertise --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur") ;;
+                mapfile -t candidates < <(compgen -W "--listen -l --port -p --instances --host --response-size --latency --error-rate --drop-rate --close-rate --max-frame-size --threads --engine --drain-timeout --register --service -s --weight --tags --check --advertise --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur") ;;
             esac ;;
         consul-dev)
             case "$opt" in

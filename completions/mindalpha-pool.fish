@@ -136,6 +136,7 @@ complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l drop-rate -
 complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l close-rate -x -d 'Share of requests on which the connection is closed instead'
 complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l max-frame-size -x -d 'Largest request accepted; a larger one closes its connection'
 complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l threads -x -d 'Event-loop threads'
+complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l engine -x -a 'auto nio direct' -d 'direct: per thread one epoll loop answering in place (Linux; no fault injection); nio: SwiftNIO; auto: direct unless a fault is injected'
 complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l drain-timeout -x -d 'On SIGINT/SIGTERM, how long to wait for answers still being prepared'
 complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -l register -d 'Register each listening port in Consul as an instance of --service, and deregister on exit'
 complete -c mindalpha-pool -n '__fish_seen_subcommand_from serve' -s s -l service -x -a '(__mindalpha_pool_values \'--tag --filter --namespace --target -t --consul --token --token-file --ca-file --datacenter --wait\' discover --list-services)' -d 'Service name to register under (with --register)'

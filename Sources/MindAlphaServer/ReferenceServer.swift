@@ -20,24 +20,24 @@ public final class ReferenceServer: Sendable {
     /// Live counters.
     public let stats: ServerStats
 
-    private let group: MultiThreadedEventLoopGroup
-    private let listeners: [Channel]
-    private let connections: ConnectionSet
+    private let engine: Engine
     private let logger: Logger
     private let state = NIOLockedValueBox(State.running)
 
     private enum State { case running, stopping, stopped }
 
-    private init(
-        configuration: ServerConfiguration, addresses: [SocketAddress], stats: ServerStats,
-        group: MultiThreadedEventLoopGroup, listeners: [Channel], connections: ConnectionSet, logger: Logger
-    ) {
+    private enum Engine {
+        case nio(group: MultiThreadedEventLoopGroup, listeners: [Channel], connections: ConnectionSet)
+        #if os(Linux)
+        case direct(DirectServer)
+        #endif
+    }
+
+    private init(configuration: ServerConfiguration, addresses: [SocketAddress], stats: ServerStats, engine: Engine, logger: Logger) {
         self.configuration = configuration
         self.addresses = addresses
         self.stats = stats
-        self.group = group
-        self.listeners = listeners
-        self.connections = connections
+        self.engine = engine
         self.logger = logger
     }
 
@@ -47,8 +47,16 @@ public final class ReferenceServer: Sendable {
         logger: Logger = Logger(label: "mindalpha.serve")
     ) async throws -> ReferenceServer {
         precondition(!configuration.listen.isEmpty, "a server needs at least one endpoint")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let stats = ServerStats()
+        if configuration.engine == .direct, configuration.injects { throw ServerError.directEngineCannotInject }
+        #if os(Linux)
+        if configuration.usesDirectEngine {
+            let direct = try DirectServer.start(configuration, stats: stats, logger: logger)
+            return ReferenceServer(configuration: configuration, addresses: direct.addresses, stats: stats,
+                                   engine: .direct(direct), logger: logger)
+        }
+        #endif
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let connections = ConnectionSet()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -78,7 +86,7 @@ public final class ReferenceServer: Sendable {
         }
         return ReferenceServer(
             configuration: configuration, addresses: listeners.compactMap(\.localAddress), stats: stats,
-            group: group, listeners: listeners, connections: connections, logger: logger)
+            engine: .nio(group: group, listeners: listeners, connections: connections), logger: logger)
     }
 
     /// Stops accepting, lets every connection finish the answers it is preparing (up to the configuration's
@@ -90,10 +98,24 @@ public final class ReferenceServer: Sendable {
             return true
         }
         guard first else { return }
+        switch engine {
+        #if os(Linux)
+        case let .direct(direct):
+            await direct.shutdown()
+        #endif
+        case let .nio(group, listeners, connections):
+            try await Self.shutdown(group: group, listeners: listeners, connections: connections, drainTimeout: configuration.drainTimeout)
+        }
+        state.withLockedValue { $0 = .stopped }
+    }
+
+    private static func shutdown(
+        group: MultiThreadedEventLoopGroup, listeners: [Channel], connections: ConnectionSet, drainTimeout: TimeAmount
+    ) async throws {
         for listener in listeners { try? await listener.close() }
         let open = connections.all()
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(ServerHandler.Drain()) }
-        let deadline = NIODeadline.now() + configuration.drainTimeout
+        let deadline = NIODeadline.now() + drainTimeout
         for channel in open {
             let closed = channel.closeFuture
             let timeout = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
@@ -101,7 +123,6 @@ public final class ReferenceServer: Sendable {
             timeout.cancel()
         }
         try await group.shutdownGracefully()
-        state.withLockedValue { $0 = .stopped }
     }
 }
 
@@ -110,16 +131,19 @@ public final class ReferenceServer: Sendable {
 public struct ServerError: Error, CustomStringConvertible, Sendable, Hashable {
     enum Code: Hashable, Sendable {
         case cannotListen(HostPort, reason: String)
+        case directEngineCannotInject
     }
 
     let code: Code
 
     static func cannotListen(_ address: HostPort, reason: String) -> Self { Self(code: .cannotListen(address, reason: reason)) }
+    static let directEngineCannotInject = Self(code: .directEngineCannotInject)
 
     /// The address that could not be bound.
     public var address: HostPort? {
         switch code {
         case let .cannotListen(address, _): address
+        case .directEngineCannotInject: nil
         }
     }
 
@@ -127,6 +151,7 @@ public struct ServerError: Error, CustomStringConvertible, Sendable, Hashable {
     public var reason: String {
         switch code {
         case let .cannotListen(_, reason): reason
+        case .directEngineCannotInject: "the direct engine answers at once and injects nothing"
         }
     }
 
@@ -134,16 +159,23 @@ public struct ServerError: Error, CustomStringConvertible, Sendable, Hashable {
         switch code {
         case let .cannotListen(address, reason):
             return "cannot listen on \(address): \(reason) — choose another address, or stop what holds it"
+        case .directEngineCannotInject:
+            return "\(reason): inject latency, errors, drops or closes with the SwiftNIO engine (or the automatic choice)"
         }
     }
 
     /// A failed bind in words: `127.0.0.1:9000 is in use`, not the socket call's name and errno.
     static func reason(_ error: any Error) -> String {
-        switch (error as? IOError)?.errnoCode {
-        case EADDRINUSE?: return "the address is in use"
-        case EACCES?: return "permission denied (ports below 1024 need privileges)"
-        case EADDRNOTAVAIL?: return "this machine has no such address"
-        default: return "\(error)"
+        if let code = (error as? IOError)?.errnoCode { return reason(errno: code) }
+        return "\(error)"
+    }
+
+    static func reason(errno code: Int32) -> String {
+        switch code {
+        case EADDRINUSE: return "the address is in use"
+        case EACCES: return "permission denied (ports below 1024 need privileges)"
+        case EADDRNOTAVAIL: return "this machine has no such address"
+        default: return String(cString: strerror(code))
         }
     }
 }

@@ -23,6 +23,31 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int
     /// How long shutdown waits for answers still being prepared.
     public var drainTimeout: TimeAmount
+    /// Which engine reads and answers.
+    public var engine: Engine = .automatic
+
+    /// How requests are read and answered.
+    public enum Engine: String, Sendable, CaseIterable {
+        /// The direct engine when it can (Linux, nothing injected), else SwiftNIO.
+        case automatic = "auto"
+        /// SwiftNIO: a channel pipeline per connection; everything, fault injection included.
+        case nio
+        /// Per thread one epoll loop owning its connections, answering in place (Linux; no fault injection).
+        case direct
+    }
+
+    /// Whether the direct engine answers.
+    var usesDirectEngine: Bool {
+        #if os(Linux)
+        switch engine {
+        case .automatic: return !injects
+        case .nio: return false
+        case .direct: return true
+        }
+        #else
+        return false
+        #endif
+    }
 
     public init(
         listen: [HostPort],
@@ -49,5 +74,5 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Whether any fault or delay is injected (the fast path answers inline otherwise).
-    var injects: Bool { latency != nil || errorRate > 0 || dropRate > 0 || closeRate > 0 }
+    public var injects: Bool { latency != nil || errorRate > 0 || dropRate > 0 || closeRate > 0 }
 }

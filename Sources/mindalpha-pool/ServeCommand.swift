@@ -22,6 +22,7 @@ enum ServeCommand {
         static let closeRate = OptionSpec("close-rate", .number(0...1), help: "Share of requests on which the connection is closed instead.", default: "0").number.defaulted()
         static let maxFrameSize = OptionSpec("max-frame-size", .size, help: "Largest request accepted; a larger one closes its connection.", default: "64MiB").size.defaulted()
         static let threads = OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", defaultDescription: "the cores this process may use").integer
+        static let engine = OptionSpec("engine", .choice(ServerConfiguration.Engine.allCases.map(\.rawValue)), help: "direct: per thread one epoll loop answering in place (Linux; no fault injection); nio: SwiftNIO; auto: direct unless a fault is injected.", default: "auto").text.defaulted()
         static let drainTimeout = OptionSpec("drain-timeout", .duration, help: "On SIGINT/SIGTERM, how long to wait for answers still being prepared.", default: "5s").duration.defaulted()
         static let register = OptionSpec("register", .flag, help: "Register each listening port in Consul as an instance of --service, and deregister on exit.").flag
         static let service = OptionSpec("service", short: "s", .string, help: "Service name to register under (with --register).", environment: "MINDALPHA_SERVICE", valueName: "NAME", valuesCommand: ["discover", "--list-services"]).text
@@ -47,6 +48,7 @@ enum ServeCommand {
             Options.closeRate.spec,
             Options.maxFrameSize.spec,
             Options.threads.spec,
+            Options.engine.spec,
             Options.drainTimeout.spec,
             Options.register.spec,
             Options.service.spec,
@@ -89,7 +91,8 @@ enum ServeCommand {
         guard drop + close <= 1 else {
             throw UsageError("--drop-rate plus --close-rate is \(drop + close), over 1; lower one of them", command: "serve")
         }
-        return ServerConfiguration(
+        let engine = ServerConfiguration.Engine(rawValue: args[Options.engine])!
+        var configuration = ServerConfiguration(
             listen: endpoints,
             responseSize: responseSize,
             latency: args[Options.latency].map { TimeAmount($0.lowerBound)...TimeAmount($0.upperBound) },
@@ -99,6 +102,11 @@ enum ServeCommand {
             maxFrameSize: maxFrame,
             threads: args[Options.threads] ?? CPUs.usable,
             drainTimeout: TimeAmount(args[Options.drainTimeout]))
+        if engine == .direct, configuration.injects {
+            throw UsageError("--engine direct answers at once: --latency, --error-rate, --drop-rate and --close-rate need --engine nio (or auto)", command: "serve")
+        }
+        configuration.engine = engine
+        return configuration
     }
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {

@@ -14,7 +14,7 @@ import TestSupport
         "MindAlphaPool": ["MindAlphaWire", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging"],
         "MindAlphaDiscovery": ["MindAlphaPool", "NIOCore", "NIOPosix", "NIOHTTP1", "NIOSSL", "AsyncHTTPClient", "Logging"],
         "MindAlphaBench": ["MindAlphaPool", "MindAlphaWire", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Histogram"],
-        "MindAlphaServer": ["MindAlphaWire", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging"],
+        "MindAlphaServer": ["MindAlphaWire", "CEpoll", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging"],
         "ConsulDevAgent": ["MindAlphaWire", "NIOCore", "NIOPosix", "NIOHTTP1", "NIOConcurrencyHelpers", "Logging"],
         "MindAlphaREPL": ["MindAlphaPool", "MindAlphaBench", "MindAlphaWire", "CommandLineKit", "NIOCore", "NIOConcurrencyHelpers", "Logging", "Histogram"],
     ]

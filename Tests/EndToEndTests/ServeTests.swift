@@ -52,6 +52,22 @@ import TestSupport
         #expect(server.stderr.contains("SIGINT: draining"))
     }
 
+    @Test func theEngineIsChosenAndAFaultTheDirectEngineCannotInjectIsAUsageError() async throws {
+        let refused = try await Tool.run(["serve", "--port", "0", "--engine", "direct", "--latency", "1ms"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--engine direct answers at once: --latency, --error-rate, --drop-rate and --close-rate need --engine nio (or auto)"))
+        for engine in ["direct", "nio"] {
+            let server = try Tool.start(["serve", "--port", "0", "--threads", "2", "--engine", engine])
+            let port = try Self.ports(try await server.lines(1))[0]
+            let client = try await FrameClient.connect(port: port)
+            try await client.send(id: 8, body: ByteBuffer(string: "x"))
+            #expect(try await client.next()?.requestID == 8, "\(engine)")
+            await client.close()
+            #expect(try await server.stop(SIGTERM) == 0)
+            #expect(server.stderr.contains("answered 1 request"), "\(engine)")
+        }
+    }
+
     @Test func busyPortIsExit1WithWhatToDo() async throws {
         let first = try Tool.start(["serve", "--listen", "127.0.0.1:0", "--threads", "1"])
         let port = try await Self.ports(try await first.lines(1))[0]

@@ -8,11 +8,16 @@ import TestSupport
 
 /// The reference server over real sockets on 127.0.0.1, port 0.
 @Suite struct ReferenceServerTests {
+    /// Both engines, for what both do (fault injection is the SwiftNIO engine's alone).
+    static let engines: [ServerConfiguration.Engine] = [.nio, .direct]
+
     static func withServer<T>(
+        engine: ServerConfiguration.Engine = .automatic,
         _ configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: (ReferenceServer, Int) async throws -> T
     ) async throws -> T {
         var configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], threads: 2)
+        configuration.engine = engine
         configure(&configuration)
         let server = try await ReferenceServer.start(configuration)
         do {
@@ -32,8 +37,8 @@ import TestSupport
         return b.build()
     }()])
 
-    @Test func answersPlainBodiesWithResponseSizeBytes() async throws {
-        try await Self.withServer({ $0.responseSize = 100 }) { _, port in
+    @Test(arguments: engines) func answersPlainBodiesWithResponseSizeBytes(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine, { $0.responseSize = 100 }) { _, port in
             let client = try await FrameClient.connect(port: port)
             try await client.send(id: 2, body: ByteBuffer(string: "hello"))
             let frame = try #require(try await client.next())
@@ -45,8 +50,8 @@ import TestSupport
         }
     }
 
-    @Test func answersPipelinedRequestsFromOneWrite() async throws {
-        try await Self.withServer { server, port in
+    @Test(arguments: engines) func answersPipelinedRequestsFromOneWrite(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine) { server, port in
             let client = try await FrameClient.connect(port: port)
             var batch = ByteBuffer()
             for id in UInt64(10)..<110 { batch.writeRequestFrame(requestID: id, body: ByteBuffer(string: "x")) }
@@ -59,8 +64,8 @@ import TestSupport
         }
     }
 
-    @Test func answersFramesDripFedByteByByte() async throws {
-        try await Self.withServer { _, port in
+    @Test(arguments: engines) func answersFramesDripFedByteByByte(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine) { _, port in
             let client = try await FrameClient.connect(port: port)
             var frame = ByteBuffer()
             frame.writeRequestFrame(requestID: 77, body: ByteBuffer(bytes: Self.predictRequest.flatBuffer()))
@@ -72,8 +77,8 @@ import TestSupport
         }
     }
 
-    @Test func scoresFlatBufferRequestsDeterministically() async throws {
-        try await Self.withServer { _, port in
+    @Test(arguments: engines) func scoresFlatBufferRequestsDeterministically(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine) { _, port in
             let client = try await FrameClient.connect(port: port)
             let body = ByteBuffer(bytes: Self.predictRequest.flatBuffer())
             try await client.send(id: 2, body: body)
@@ -90,8 +95,8 @@ import TestSupport
         }
     }
 
-    @Test func badFrameClosesOnlyItsConnection() async throws {
-        try await Self.withServer { server, port in
+    @Test(arguments: engines) func badFrameClosesOnlyItsConnection(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine) { server, port in
             let good = try await FrameClient.connect(port: port)
             let bad = try await FrameClient.connect(port: port)
             var garbage = ByteBuffer()
@@ -106,8 +111,8 @@ import TestSupport
         }
     }
 
-    @Test func oversizedFrameClosesTheConnectionWithoutAllocating() async throws {
-        try await Self.withServer({ $0.maxFrameSize = 1024 }) { server, port in
+    @Test(arguments: engines) func oversizedFrameClosesTheConnectionWithoutAllocating(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine, { $0.maxFrameSize = 1024 }) { server, port in
             let client = try await FrameClient.connect(port: port)
             var header = ByteBuffer()
             FrameHeader(dataSize: 10 << 30, classID: ProcessorClassID.request, requestID: 1).write(to: &header)
@@ -189,8 +194,9 @@ import TestSupport
         await #expect(throws: (any Error).self) { _ = try await FrameClient.connect(port: server.addresses[0].port!) }
     }
 
-    @Test func listensOnSeveralEndpoints() async throws {
-        let configuration = ServerConfiguration(listen: Array(repeating: .init(host: "127.0.0.1", port: 0), count: 3), threads: 1)
+    @Test(arguments: engines) func listensOnSeveralEndpoints(engine: ServerConfiguration.Engine) async throws {
+        var configuration = ServerConfiguration(listen: Array(repeating: .init(host: "127.0.0.1", port: 0), count: 3), threads: 2)
+        configuration.engine = engine
         let server = try await ReferenceServer.start(configuration)
         #expect(Set(server.addresses.map(\.port)).count == 3)
         for address in server.addresses {
@@ -202,14 +208,73 @@ import TestSupport
         try await server.shutdown()
     }
 
-    @Test func busyPortIsANamedError() async throws {
-        try await Self.withServer { _, port in
-            let configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: port)], threads: 1)
+    @Test(arguments: engines) func busyPortIsANamedError(engine: ServerConfiguration.Engine) async throws {
+        try await Self.withServer(engine: engine) { _, port in
+            var configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: port)], threads: 1)
+            configuration.engine = engine
             await #expect {
                 _ = try await ReferenceServer.start(configuration)
             } throws: { error in
                 "\(error)".contains("cannot listen on 127.0.0.1:\(port)")
             }
+        }
+    }
+
+    @Test(arguments: engines) func answersAClientThatReadsLateInFullAndInOrder(engine: ServerConfiguration.Engine) async throws {
+        // 8 answers of 1 MiB to one small write, read only after a pause: the server cannot send them at once and
+        // must wait for the socket (the direct engine pauses reading meanwhile), then send the rest.
+        try await Self.withServer(engine: engine, { $0.responseSize = 1 << 20 }) { server, port in
+            let client = try await FrameClient.connect(port: port)
+            var batch = ByteBuffer()
+            for id in UInt64(1)...8 { batch.writeRequestFrame(requestID: id, body: ByteBuffer(string: "x")) }
+            try await client.write(batch)
+            try await Task.sleep(for: .milliseconds(200))
+            var ids: [UInt64] = []
+            for _ in 0..<8 {
+                let frame = try #require(try await client.next())
+                #expect(frame.body.readableBytes == 1 << 20)
+                ids.append(frame.requestID)
+            }
+            #expect(ids == Array(1...8))
+            try await client.send(id: 9, body: ByteBuffer(string: "and then"))  // reading resumed
+            #expect(try await client.next()?.requestID == 9)
+            #expect(server.stats.snapshot.answered == 9)
+            await client.close()
+        }
+    }
+
+    @Test func theDirectEngineShutsDownClosingEveryConnectionAndTheListener() async throws {
+        var configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], threads: 2)
+        configuration.engine = .direct
+        let server = try await ReferenceServer.start(configuration)
+        let port = server.addresses[0].port!
+        var clients: [FrameClient] = []
+        for id in UInt64(1)...4 {
+            let client = try await FrameClient.connect(port: port)
+            try await client.send(id: id, body: ByteBuffer(string: "x"))
+            #expect(try await client.next()?.requestID == id)
+            clients.append(client)
+        }
+        #expect(server.stats.snapshot.connectionsOpen == 4)
+        try await server.shutdown()
+        for client in clients { #expect(try await client.next() == nil) }  // each closed by the server
+        #expect(server.stats.snapshot.connectionsOpen == 0)
+        await #expect(throws: (any Error).self) { _ = try await FrameClient.connect(port: port) }
+    }
+
+    @Test func theDirectEngineRefusesToInjectAndTheAutomaticChoiceFallsBack() async throws {
+        var direct = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], errorRate: 0.5, threads: 1)
+        direct.engine = .direct
+        await #expect { _ = try await ReferenceServer.start(direct) } throws: { error in
+            "\(error)".contains("inject latency, errors, drops or closes with the SwiftNIO engine")
+        }
+        // Automatic: injecting, so SwiftNIO answers, with the errors asked for.
+        try await Self.withServer({ $0.errorRate = 1 }) { _, port in
+            let client = try await FrameClient.connect(port: port)
+            try await client.send(id: 3, body: ByteBuffer(string: "x"))
+            let answer = try #require(try await client.next())
+            #expect(try Response(flatBuffer: answer.body).debugInfo?.contains("injected error") == true)
+            await client.close()
         }
     }
 
