@@ -46,6 +46,9 @@ taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --rate "$(awk -v r="$closed" 
 kill $ref; wait $ref 2>/dev/null || true
 
 echo
+bash "$here/scripts/allocs.sh" "$bin"
+
+echo
 echo "== pool scale: 100 instances (serve --port 27000 --instances 100) x 100 connections = 10,000 (target: <= 64 KiB RSS each)"
 "$bin" serve --port 27000 --instances 100 --threads 1 >/dev/null 2>&1 & serve=$!
 trap 'kill $serve 2>/dev/null || true' EXIT
