@@ -46,10 +46,31 @@ taskset -c 1 "$bin" bench --target 127.0.0.1:17779 --rate "$(awk -v r="$closed" 
 kill $ref; wait $ref 2>/dev/null || true
 
 echo
+echo "== prediction requests (--model, 3 rows of 3 columns, scored by serve) ÷ raw 64-byte requests, both through bench"
+echo "   against serve on cpu0 (its direct engine), alternating, medians of $rounds (target: ratio >= 0.7)"
+features=$(mktemp -d)
+printf 'user_id\ncreative_id\nslot\n' > "$features/columns"
+printf 'u1\002c1\001c2\002s1\nu2\002c3\002s2\001s3\nu3\002c4\001c5\001c6\002s4\n' > "$features/rows"
+taskset -c 0 "$bin" serve --port 17780 --threads 1 >/dev/null 2>&1 & scorer=$!
+sleep 0.5
+raw=(); predicted=()
+for _ in $(seq "$rounds"); do
+  raw+=("$(taskset -c 1 "$bin" bench --target 127.0.0.1:17780 --duration "${seconds}s" --warmup 500ms --json | grep -oE '"rps":[0-9.]+' | cut -d: -f2)")
+  predicted+=("$(taskset -c 1 "$bin" bench --target 127.0.0.1:17780 --duration "${seconds}s" --warmup 500ms --json \
+    --model demo_model --features "$features/rows" --columns "$features/columns" --rows 3 | grep -oE '"rps":[0-9.]+' | cut -d: -f2)")
+done
+kill $scorer; wait $scorer 2>/dev/null || true
+rm -rf "$features"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "raw       rps: ${raw[*]} (median $(median "${raw[@]}"))"
+echo "predicted rps: ${predicted[*]} (median $(median "${predicted[@]}"))"
+awk -v p="$(median "${predicted[@]}")" -v r="$(median "${raw[@]}")" 'BEGIN { printf "ratio=%.3f\n", p / r }'
+
+echo
 bash "$here/scripts/allocs.sh" "$bin"
 
 echo
-echo "== pool scale: 100 instances (serve --port 27000 --instances 100) x 100 connections = 10,000 (target: <= 64 KiB RSS each)"
+echo "== pool scale: 100 instances (serve --port 27000 --instances 100) x 100 connections = 10,000 (target: <= 16 KiB RSS each)"
 "$bin" serve --port 27000 --instances 100 --threads 1 >/dev/null 2>&1 & serve=$!
 trap 'kill $serve 2>/dev/null || true' EXIT
 sleep 1
