@@ -31,7 +31,7 @@ test:
 # The pool's tests under ThreadSanitizer (a separate build folder: every module is rebuilt instrumented).
 tsan:
 	@scripts/bootstrap.sh --tests
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter PoolTests
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'PoolTests|MindAlphaServerTests'
 
 # The library, server and agent tests under AddressSanitizer (a separate build folder).
 asan:
