@@ -6,7 +6,8 @@ import MindAlphaWire
 import NIOCore
 
 /// One thread of the direct engine: it waits on the listening sockets (shared by every thread, `EPOLLEXCLUSIVE`: one
-/// thread is woken per connection) and on every connection it accepted, which it alone owns, in one `epoll_wait`. Per ready connection it reads what is there into the connection's one input buffer, cuts frames
+/// thread is woken per connection; what it accepts it hands out in turn, so the connections spread over the threads)
+/// and on every connection it owns, in one `epoll_wait`. Per ready connection it reads what is there into the connection's one input buffer, cuts frames
 /// from it in place, writes each answer into the connection's one output buffer, and sends that with one system
 /// call: no event-loop hop, no pipeline, no lock, no allocation per request (buffers are reused; they grow only for
 /// larger frames).
@@ -33,7 +34,11 @@ final class DirectLoop {
     static let listenerTag: UInt64 = 1 << 62
 
     private let epoll: Int32
-    private let wake: Int32
+    private let inbox: DirectInbox
+    /// Every loop's inbox, this one's at `index`; `turn` says whose the next accepted connection is.
+    private let peers: [DirectInbox]
+    private let index: Int
+    private let turn: DirectTurn
     private let listeners: [Int32]
     private var listening = true
     private var connections: [Connection?] = []
@@ -47,18 +52,24 @@ final class DirectLoop {
     private let allocator = ByteBufferAllocator()
     private var stopDeadline: NIODeadline?
 
-    /// `listeners` are bound and listening (the caller closes them once every loop ended), `wake` an eventfd: a
-    /// write to it stops the loop.
-    init(listeners: [Int32], wake: Int32, configuration: ServerConfiguration, stats: ServerStats, logger: Logger) {
+    /// `listeners` are bound and listening (the caller closes them once every loop ended); `peers[index]` is this
+    /// loop's inbox.
+    init(
+        listeners: [Int32], peers: [DirectInbox], index: Int, turn: DirectTurn, configuration: ServerConfiguration,
+        stats: ServerStats, logger: Logger
+    ) {
         self.epoll = mp_epoll_create()
-        self.wake = wake
+        self.inbox = peers[index]
+        self.peers = peers
+        self.index = index
+        self.turn = turn
         self.listeners = listeners
         self.parser = FrameParser(direction: .request, maxFrameSize: configuration.maxFrameSize)
         self.plainBody = ByteBuffer(repeating: 0, count: configuration.responseSize)
         self.stats = stats
         self.logger = logger
         self.drainTimeout = configuration.drainTimeout
-        _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_ADD, wake, mp_EPOLLIN, Self.wakeTag)
+        _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_ADD, inbox.wake, mp_EPOLLIN, Self.wakeTag)
         for (i, fd) in listeners.enumerated() {
             _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_ADD, fd, mp_EPOLLIN | mp_EPOLLEXCLUSIVE, Self.listenerTag | UInt64(i))
         }
@@ -90,13 +101,14 @@ final class DirectLoop {
                 }
             }
         }
-        Glibc.close(wake)
         Glibc.close(epoll)
     }
 
     private func handle(tag: UInt64, events: UInt32) {
         if tag == Self.wakeTag {
-            stop()
+            inbox.drainWake()
+            for fd in inbox.take() { adopt(fd) }
+            if inbox.stopRequested { stop() }
         } else if tag & Self.listenerTag != 0 {
             accept(listeners[Int(tag & ~Self.listenerTag)])
         } else if let c = connections[Int(tag)] {
@@ -123,16 +135,24 @@ final class DirectLoop {
                 }
                 return
             }
-            var one: Int32 = 1
-            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let slot: Int
-            if let free = freeSlots.popLast() { slot = free } else { slot = connections.count; connections.append(nil) }
-            connections[slot] = Connection(fd: fd, slot: slot, allocator: allocator)
-            _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_ADD, fd, mp_EPOLLIN | mp_EPOLLRDHUP, UInt64(slot))
-            open += 1
-            stats.connectionsAccepted.add(1, ordering: .relaxed)
-            stats.connectionsOpen.add(1, ordering: .relaxed)
+            let owner = peers.count == 1 ? index : turn.next(of: peers.count)
+            if owner == index { adopt(fd) } else { peers[owner].hand(fd) }
         }
+    }
+
+    /// Takes a connection on: this loop alone reads, answers and closes it from now on.
+    private func adopt(_ fd: Int32) {
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let slot: Int
+        if let free = freeSlots.popLast() { slot = free } else { slot = connections.count; connections.append(nil) }
+        connections[slot] = Connection(fd: fd, slot: slot, allocator: allocator)
+        _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_ADD, fd, mp_EPOLLIN | mp_EPOLLRDHUP, UInt64(slot))
+        open += 1
+        stats.connectionsAccepted.add(1, ordering: .relaxed)
+        stats.connectionsOpen.add(1, ordering: .relaxed)
+        // Handed over while this loop drains: nothing to answer, so it closes at once.
+        if stopDeadline != nil { close(connections[slot]!) }
     }
 
     private func pauseListening() {
@@ -238,8 +258,6 @@ final class DirectLoop {
 
     /// Stops accepting; each connection closes once its answers are written (at most `drainTimeout` from now).
     private func stop() {
-        var count: UInt64 = 0
-        _ = Glibc.read(wake, &count, 8)
         guard stopDeadline == nil else { return }
         stopDeadline = .now() + drainTimeout
         pauseListening()

@@ -13,13 +13,13 @@ final class DirectServer: Sendable {
     /// The addresses bound, in the order of the configuration's endpoints.
     let addresses: [SocketAddress]
     private let listeners: [Int32]
-    private let wakes: [Int32]
+    private let inboxes: [DirectInbox]
     private let finished: NIOLockedValueBox<(running: Int, waiters: [CheckedContinuation<Void, Never>])>
 
-    private init(addresses: [SocketAddress], listeners: [Int32], wakes: [Int32], threads: Int) {
+    private init(addresses: [SocketAddress], listeners: [Int32], inboxes: [DirectInbox], threads: Int) {
         self.addresses = addresses
         self.listeners = listeners
-        self.wakes = wakes
+        self.inboxes = inboxes
         self.finished = NIOLockedValueBox((threads, []))
     }
 
@@ -38,14 +38,16 @@ final class DirectServer: Sendable {
                 throw ServerError.cannotListen(endpoint, reason: error.reason)
             }
         }
-        let wakes = (0..<configuration.threads).map { _ in mp_eventfd() }
-        let server = DirectServer(addresses: bound, listeners: listeners, wakes: wakes, threads: configuration.threads)
-        for wake in wakes {
+        let inboxes = (0..<configuration.threads).map { _ in DirectInbox() }
+        let turn = DirectTurn()
+        let server = DirectServer(addresses: bound, listeners: listeners, inboxes: inboxes, threads: configuration.threads)
+        for index in inboxes.indices {
             let thread = Thread { [server, listeners] in
-                DirectLoop(listeners: listeners, wake: wake, configuration: configuration, stats: stats, logger: logger).run()
+                mp_name_thread("serve-direct-\(index)")
+                DirectLoop(listeners: listeners, peers: inboxes, index: index, turn: turn, configuration: configuration,
+                           stats: stats, logger: logger).run()
                 server.threadFinished()
             }
-            thread.name = "mindalpha-serve"
             thread.start()
         }
         return server
@@ -54,10 +56,7 @@ final class DirectServer: Sendable {
     /// Stops every thread: no more accepts; each connection closes once its answers are written (at most the
     /// configuration's drain timeout). Returns when every thread has ended.
     func shutdown() async {
-        for wake in wakes {
-            var one: UInt64 = 1
-            _ = Glibc.write(wake, &one, 8)
-        }
+        for inbox in inboxes { inbox.stop() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = finished.withLockedValue { state -> Bool in
                 if state.running == 0 { return true }
@@ -67,6 +66,11 @@ final class DirectServer: Sendable {
             if done { continuation.resume() }
         }
         for fd in listeners { Glibc.close(fd) }
+        // Connections handed to a loop after it ended, and the loops' eventfds.
+        for inbox in inboxes {
+            for fd in inbox.take() { Glibc.close(fd) }
+            Glibc.close(inbox.wake)
+        }
     }
 
     private func threadFinished() {
