@@ -8,12 +8,19 @@ enum ServerAnswer {
         let id = frame.requestID
         if injectError {
             let response = Response(tensor: .init(scores: []), debugInfo: "injected error (serve --error-rate)")
-            buffer.writeResponseFrame(requestID: id, body: ByteBuffer(bytes: response.flatBuffer()))
+            write(response, id: id, into: &buffer)
         } else if mayBeFlatBuffer(frame.body), let request = try? Request(flatBuffer: frame.body) {
-            buffer.writeResponseFrame(requestID: id, body: ByteBuffer(bytes: ReferenceScorer.response(to: request).flatBuffer()))
+            write(ReferenceScorer.response(to: request), id: id, into: &buffer)
         } else {
             buffer.writeResponseFrame(requestID: id, body: plainBody)
         }
+    }
+
+    /// The response's bytes go straight into the frame (no buffer of their own in between).
+    private static func write(_ response: Response, id: UInt64, into buffer: inout ByteBuffer) {
+        let bytes = response.flatBuffer()
+        buffer.writeResponseFrameHead(requestID: id, bodySize: bytes.count)
+        buffer.writeBytes(bytes)
     }
 
     /// A FlatBuffer starts with a root offset inside the buffer, 4-byte aligned: most other bodies fail this at once.

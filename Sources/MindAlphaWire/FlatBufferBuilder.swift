@@ -85,7 +85,7 @@ public struct FlatBufferBuilder {
 
     /// Writes a vector of `Float`s.
     public mutating func createVector(_ elements: [Float]) -> Offset {
-        createVector(elements.map(\.bitPattern))
+        createVector(elements.map { $0.bitPattern })  // a closure: a key path is projected at run time
     }
 
     /// Writes a vector of offsets to tables or strings built earlier.

@@ -68,7 +68,7 @@ public struct IndexBatchBuilder: Sendable {
     /// The batch: `rows` is the largest cell count of any column.
     public func build() -> IndexBatch {
         IndexBatch(
-            rows: UInt64(columns.map(\.cells.count).max() ?? 0),
+            rows: UInt64(columns.map { $0.cells.count }.max() ?? 0),
             levels: UInt64(levels),
             names: names,
             columns: columns,
