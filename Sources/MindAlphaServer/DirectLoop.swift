@@ -112,7 +112,9 @@ final class DirectLoop {
         } else if tag & Self.listenerTag != 0 {
             accept(listeners[Int(tag & ~Self.listenerTag)])
         } else if let c = connections[Int(tag)] {
-            if events & mp_EPOLLOUT != 0 { flush(c) }
+            // An error or hang-up is reported whatever was asked for, also while only EPOLLOUT is: then the send
+            // fails and closes the connection (ignoring it would wake this loop again at once, forever).
+            if events & mp_EPOLLOUT != 0 || (c.writing && events & (mp_EPOLLHUP | mp_EPOLLERR) != 0) { flush(c) }
             if events & (mp_EPOLLIN | mp_EPOLLRDHUP | mp_EPOLLHUP | mp_EPOLLERR) != 0, !c.writing, connections[c.slot] != nil {
                 read(c)
             }

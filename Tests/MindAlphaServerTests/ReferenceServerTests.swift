@@ -243,6 +243,29 @@ import TestSupport
         }
     }
 
+    @Test(arguments: engines) func aClientThatLeavesWhileAnswersWaitIsClosedAndForgotten(engine: ServerConfiguration.Engine) async throws {
+        // Answers the socket cannot take yet, and the client goes away without reading them: the server must notice
+        // while it waits to write (only EPOLLOUT is asked for then), close the connection and forget it.
+        try await Self.withServer(engine: engine, { $0.responseSize = 1 << 20 }) { server, port in
+            let client = try await FrameClient.connect(port: port)
+            var batch = ByteBuffer()
+            for id in UInt64(1)...16 { batch.writeRequestFrame(requestID: id, body: ByteBuffer(string: "x")) }
+            try await client.write(batch)
+            try await Self.eventually { server.stats.snapshot.answered == 16 }
+            await client.close()
+            try await Self.eventually { server.stats.snapshot.connectionsOpen == 0 }
+        }
+    }
+
+    /// Waits until `condition` holds, checking every 10 ms, failing after 30 s (a bound for a failing test only).
+    static func eventually(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw Tool.ToolError("still not so after 30 s") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     @Test func theDirectEngineShutsDownClosingEveryConnectionAndTheListener() async throws {
         var configuration = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], threads: 2)
         configuration.engine = .direct
