@@ -190,8 +190,7 @@ import TestSupport
         try await server.shutdown()
         #expect(try await client.next()?.requestID == 42)
         #expect(try await client.next() == nil)  // then the connection closes
-        // And nothing listens any more.
-        await #expect(throws: (any Error).self) { _ = try await FrameClient.connect(port: server.addresses[0].port!) }
+        await Self.expectNoLongerListening(server, port: server.addresses[0].port!)
     }
 
     @Test(arguments: engines) func listensOnSeveralEndpoints(engine: ServerConfiguration.Engine) async throws {
@@ -257,6 +256,18 @@ import TestSupport
         }
     }
 
+    /// After shutdown the server accepts nothing on `port`. A connect may still succeed: tests beside this one bind
+    /// port 0 too, and the kernel may give one of them the port just freed (it happened once in a full run); what
+    /// must hold is that this server accepted nothing more.
+    static func expectNoLongerListening(_ server: ReferenceServer, port: Int) async {
+        let accepted = server.stats.snapshot.connectionsAccepted
+        guard let client = try? await FrameClient.connect(port: port) else { return }
+        try? await client.send(id: 1, body: ByteBuffer(string: "x"))
+        _ = try? await client.next()
+        await client.close()
+        #expect(server.stats.snapshot.connectionsAccepted == accepted, "the server accepted a connection after shutdown")
+    }
+
     /// Waits until `condition` holds, checking every 10 ms, failing after 30 s (a bound for a failing test only).
     static func eventually(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
@@ -282,7 +293,7 @@ import TestSupport
         try await server.shutdown()
         for client in clients { #expect(try await client.next() == nil) }  // each closed by the server
         #expect(server.stats.snapshot.connectionsOpen == 0)
-        await #expect(throws: (any Error).self) { _ = try await FrameClient.connect(port: port) }
+        await Self.expectNoLongerListening(server, port: port)
     }
 
     @Test func theDirectEngineRefusesToInjectAndTheAutomaticChoiceFallsBack() async throws {
