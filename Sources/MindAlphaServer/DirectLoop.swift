@@ -21,6 +21,8 @@ final class DirectLoop {
         var writing = false
         /// Closes once `output` is written (shutdown, or the peer's end of the stream).
         var closeWhenWritten = false
+        /// A bad frame was read: nothing more is parsed.
+        var broken = false
 
         init(fd: Int32, slot: Int, allocator: ByteBufferAllocator) {
             self.fd = fd
@@ -171,10 +173,14 @@ final class DirectLoop {
         }
     }
 
-    /// Reads what the socket holds (a few reads at most, then the others get their turn), answers every complete
-    /// frame, and sends the answers.
+    /// The most answer bytes held for one connection: past it the requests already read wait in the input buffer
+    /// until the client has taken these (a client pipelining requests for large answers cannot make the server hold
+    /// them all; reading pauses while they wait).
+    static let outputLimit = 4 << 20
+
+    /// Reads what the socket holds (a few reads at most, then the others get their turn), answers the complete frames
+    /// (up to ``outputLimit`` of answers), and sends the answers.
     private func read(_ c: Connection) {
-        var answered = 0
         var ended = false
         reads: for _ in 0..<16 {
             c.input.reserveCapacity(minimumWritableBytes: 64 << 10)
@@ -182,20 +188,8 @@ final class DirectLoop {
             let n = c.input.withUnsafeMutableWritableBytes { Glibc.read(c.fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 c.input.moveWriterIndex(forwardBy: n)
-                do {
-                    while let frame = try parser.next(from: &c.input) {
-                        ServerAnswer.write(frame, into: &c.output, plainBody: plainBody)
-                        answered += 1
-                    }
-                } catch {
-                    stats.badFrames.add(1, ordering: .relaxed)
-                    logger.warning("closing connection from \(Self.peer(c.fd)): \(error)")
-                    stats.answered.add(answered, ordering: .relaxed)
-                    c.closeWhenWritten = true
-                    flush(c)
-                    return
-                }
-                if n < room { break }
+                guard answer(c) else { return }
+                if n < room || c.output.readableBytes >= Self.outputLimit { break }
             } else if n == 0 {
                 ended = true
                 break
@@ -210,36 +204,62 @@ final class DirectLoop {
                 }
             }
         }
-        if c.input.readableBytes == 0 {
-            c.input.clear()
-        } else if c.input.readerIndex > 0 {
-            c.input.discardReadBytes()  // the start of a frame that spans reads: moved to the front, kept
-        }
-        stats.answered.add(answered, ordering: .relaxed)
         if ended { c.closeWhenWritten = true }
         flush(c)
     }
 
-    /// Sends what `output` holds; what the socket does not take waits for `EPOLLOUT` (reading pauses meanwhile).
-    private func flush(_ c: Connection) {
-        while c.output.readableBytes > 0 {
-            let n = c.output.withUnsafeReadableBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n > 0 {
-                c.output.moveReaderIndex(forwardBy: n)
-                continue
+    /// Answers the complete frames in `input` while `output` holds less than ``outputLimit``; `false` when a bad
+    /// frame closed the connection.
+    private func answer(_ c: Connection) -> Bool {
+        var answered = 0
+        defer { stats.answered.add(answered, ordering: .relaxed) }
+        do {
+            while c.output.readableBytes < Self.outputLimit, let frame = try parser.next(from: &c.input) {
+                ServerAnswer.write(frame, into: &c.output, plainBody: plainBody)
+                answered += 1
             }
-            if n < 0, errno == EINTR { continue }
-            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK {
-                if !c.writing {
-                    c.writing = true
-                    _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_MOD, c.fd, mp_EPOLLOUT, UInt64(c.slot))
+        } catch {
+            stats.badFrames.add(1, ordering: .relaxed)
+            logger.warning("closing connection from \(Self.peer(c.fd)): \(error)")
+            c.broken = true
+            c.closeWhenWritten = true
+            flush(c)
+            return false
+        }
+        if c.input.readableBytes == 0 {
+            c.input.clear()
+        } else if c.input.readerIndex > 0 {
+            c.input.discardReadBytes()  // what is left (the start of a frame, or requests held back) moves to the front
+        }
+        return true
+    }
+
+    /// Sends what `output` holds, then answers and sends the requests held back by ``outputLimit``; what the socket
+    /// does not take waits for `EPOLLOUT` (reading pauses meanwhile).
+    private func flush(_ c: Connection) {
+        while true {
+            while c.output.readableBytes > 0 {
+                let n = c.output.withUnsafeReadableBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n > 0 {
+                    c.output.moveReaderIndex(forwardBy: n)
+                    continue
                 }
+                if n < 0, errno == EINTR { continue }
+                if n < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                    if !c.writing {
+                        c.writing = true
+                        _ = mp_epoll_ctl(epoll, mp_EPOLL_CTL_MOD, c.fd, mp_EPOLLOUT, UInt64(c.slot))
+                    }
+                    return
+                }
+                close(c)  // reset by the peer, or the like
                 return
             }
-            close(c)  // reset by the peer, or the like
-            return
+            c.output.clear()
+            guard !c.broken, c.input.readableBytes >= FrameHeader.size else { break }
+            guard answer(c) else { return }
+            if c.output.readableBytes == 0 { break }
         }
-        c.output.clear()
         if c.closeWhenWritten {
             close(c)
         } else if c.writing {

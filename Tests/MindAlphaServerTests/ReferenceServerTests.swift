@@ -242,6 +242,24 @@ import TestSupport
         }
     }
 
+    @Test func theDirectEngineHoldsBackRequestsPastItsOutputLimitAndAnswersThemAllInOrder() async throws {
+        // 40 requests for 1 MiB answers in one write: 40 MiB of answers, ten times the most the engine holds for one
+        // connection. It answers what fits, sends it, then answers the requests it kept.
+        try await Self.withServer(engine: .direct, { $0.responseSize = 1 << 20 }) { server, port in
+            let client = try await FrameClient.connect(port: port)
+            var batch = ByteBuffer()
+            for id in UInt64(1)...40 { batch.writeRequestFrame(requestID: id, body: ByteBuffer(string: "x")) }
+            try await client.write(batch)
+            // One read holds all 40 requests: answering stops at the limit (4 answers), and the rest are answered
+            // only as the earlier ones are sent, from the input buffer (a read would find nothing new).
+            var ids: [UInt64] = []
+            for _ in 0..<40 { ids.append(try #require(try await client.next()).requestID) }
+            #expect(ids == Array(1...40))
+            #expect(server.stats.snapshot.answered == 40)
+            await client.close()
+        }
+    }
+
     @Test(arguments: engines) func aClientThatLeavesWhileAnswersWaitIsClosedAndForgotten(engine: ServerConfiguration.Engine) async throws {
         // Answers the socket cannot take yet, and the client goes away without reading them: the server must notice
         // while it waits to write (only EPOLLOUT is asked for then), close the connection and forget it.
