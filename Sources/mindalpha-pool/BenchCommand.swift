@@ -256,12 +256,23 @@ enum BenchCommand {
         return BenchText.render(report, heading: heading, firstErrors: firstErrors)
     }
 
-    /// This process's peak memory and CPU time so far.
+    /// This process's peak memory and CPU time so far. The peak is `VmHWM` from /proc/self/status where there is one:
+    /// `getrusage`'s `ru_maxrss` survives `execve`, so a bench started by a large process (a test runner, a harness)
+    /// would report its parent's peak as its own.
     static func usage() -> BenchReport.Client {
         var u = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &u)
         let cpu = Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
-        return BenchReport.Client(maxRSSBytes: u.ru_maxrss * 1024, cpuSeconds: (cpu * 1000).rounded() / 1000)
+        let peak = peakResidentKiB() ?? u.ru_maxrss
+        return BenchReport.Client(maxRSSBytes: peak * 1024, cpuSeconds: (cpu * 1000).rounded() / 1000)
+    }
+
+    /// `VmHWM`, this process image's own peak resident size, in KiB.
+    static func peakResidentKiB() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
     }
 
     static func plan(_ args: ParsedArguments, defaultConcurrency: Int) throws -> LoadPlan {

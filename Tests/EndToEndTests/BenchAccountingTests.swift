@@ -43,6 +43,17 @@ extension BenchTests {
         }
     }
 
+    @Test func thePeakMemoryReportedIsBenchsOwnNotItsParents() async throws {
+        // getrusage's ru_maxrss survives execve: a bench started by a large process reported that process's peak
+        // (this test runner's, once other tests had made it large, failed the memory bounds of the bench tests).
+        let (server, ports) = try await Self.serve(1)
+        defer { server.terminate() }
+        let ballast = [UInt8](repeating: 1, count: 300 << 20)  // written, so resident: the parent is now large
+        let report = try Self.report(try await Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--requests", "100", "--json"]))
+        #expect(report.client!.maxRSSBytes < 200 << 20)
+        withExtendedLifetime(ballast) {}
+    }
+
     @Test func anOpenLoopFarPastCapacityKeepsItsDurationAndMemoryAndCountsWhatItDropped() async throws {
         // In this process, so that the test sees the moment the load flows (the server's own count).
         let server = try await ReferenceServer.start(ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)], threads: 1))
