@@ -40,9 +40,6 @@ public struct Instance: Hashable, Sendable {
         self.addressFromNode = addressFromNode
     }
 
-    /// Where this tool connects, as an address.
-    public var endpoint: HostPort { HostPort(host: host, port: port) }
-
     /// What the Go client dials: `Service.Address` and port, `":port"` when the address is empty.
     public var goAddress: String { addressFromNode ? ":\(port)" : address }
 

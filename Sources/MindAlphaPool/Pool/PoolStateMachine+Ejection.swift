@@ -113,18 +113,19 @@ extension PoolStateMachine {
 
     /// An answer to a request already answered: counted, and a failure for outlier detection.
     mutating func noteDuplicate(key: InstanceKey, now: NIODeadline) -> Action {
-        var action = Action()
-        guard has(key) else { return action }
-        modify(key) { $0.counters.duplicate += 1 }
-        judge(key, error: .protocol, now: now, unmatched: true, into: &action)
-        return action
+        noteUnmatched(key: key, now: now) { $0.duplicate += 1 }
     }
 
     /// An answer with an ID never in flight on its connection: counted, and a failure for outlier detection.
     mutating func noteUnknown(key: InstanceKey, now: NIODeadline) -> Action {
+        noteUnmatched(key: key, now: now) { $0.unknown += 1 }
+    }
+
+    /// An answer that matches no request: `count` it, and judge it as a protocol failure.
+    private mutating func noteUnmatched(key: InstanceKey, now: NIODeadline, count: (inout RequestCounters) -> Void) -> Action {
         var action = Action()
         guard has(key) else { return action }
-        modify(key) { $0.counters.unknown += 1 }
+        modify(key) { count(&$0.counters) }
         judge(key, error: .protocol, now: now, unmatched: true, into: &action)
         return action
     }
