@@ -290,14 +290,6 @@ final class DirectLoop {
     }
 
     /// `host:port` of the peer, for a log line.
-    static func peer(_ fd: Int32) -> String {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
-        }
-        guard ok, let address = DirectServer.describe(storage) else { return "unknown peer" }
-        return address.description
-    }
+    static func peer(_ fd: Int32) -> String { DirectServer.address(of: fd, peer: true)?.description ?? "unknown peer" }
 }
 #endif

@@ -115,14 +115,22 @@ final class DirectServer: Sendable {
     }
 
     static func localAddress(_ fd: Int32) throws(SocketFailure) -> SocketAddress {
+        guard let address = address(of: fd, peer: false),
+              let socketAddress = try? SocketAddress(ipAddress: address.host, port: address.port)
+        else { throw SocketFailure(errno) }
+        return socketAddress
+    }
+
+    /// The socket's own address (`getsockname`) or its peer's (`getpeername`).
+    static func address(of fd: Int32, peer: Bool) -> HostPort? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                (peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length)) == 0
+            }
         }
-        guard ok, let address = describe(storage), let socketAddress = try? SocketAddress(ipAddress: address.host, port: address.port)
-        else { throw SocketFailure(errno) }
-        return socketAddress
+        return ok ? describe(storage) : nil
     }
 
     /// The IP address and port of an IPv4 or IPv6 socket address.
