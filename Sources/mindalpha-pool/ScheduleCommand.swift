@@ -47,7 +47,6 @@ enum ScheduleCommand {
         let simulated = args[Options.simulate] ?? min(cycle, 1_000_000)
         let algorithms: [SchedulingAlgorithm] = args[Options.compare] ? [.lvs, .smooth] : [SchedulingAlgorithm(rawValue: args[Options.algorithm])!]
         let runs = algorithms.map { ScheduleSimulation($0, targets, shown: shown, simulated: simulated) }
-        func expected(_ t: WeightedTarget) -> Double { ScheduleReport.expectedShare(of: t, in: ordered) }
 
         if args[Options.json] {
             Output.out(Output.json(Document(
@@ -63,8 +62,8 @@ enum ScheduleCommand {
                 let p = runs.count == 1 ? "" : r.algorithm.rawValue.uppercased() + " "
                 header += ["\(p)OBSERVED", "\(p)PICKS", "\(p)LONGEST RUN"]
             }
-            let rows = ordered.map { t -> [String] in
-                var row = [t.name, String(t.weight), Output.percent(expected(t))]
+            let rows = zip(ordered, ScheduleReport.expectedShares(ordered)).map { t, share -> [String] in
+                var row = [t.name, String(t.weight), Output.percent(share)]
                 for r in runs {
                     let picks = r.picks[t.name, default: 0]
                     row += [Output.percent(r.observedShare(of: t.name)), String(picks), String(r.longestRun[t.name, default: 0])]

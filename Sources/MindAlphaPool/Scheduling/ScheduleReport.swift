@@ -30,9 +30,10 @@ public struct ScheduleReport: Encodable, Sendable {
     /// `runs` of the same `targets` (at least one); shares are rounded to six places.
     public init(targets: [WeightedTarget], runs: [ScheduleSimulation]) {
         let ordered = WeightedTarget.scheduleOrder(targets)
+        let shares = Self.expectedShares(ordered)
         func rows(_ r: ScheduleSimulation) -> [Row] {
-            ordered.map { t in
-                Row(name: t.name, weight: t.weight, expectedShare: Self.round6(Self.expectedShare(of: t, in: ordered)),
+            zip(ordered, shares).map { t, share in
+                Row(name: t.name, weight: t.weight, expectedShare: Self.round6(share),
                     observedShare: Self.round6(r.observedShare(of: t.name)),
                     picks: r.picks[t.name, default: 0], longestRun: r.longestRun[t.name, default: 0])
             }
@@ -48,10 +49,10 @@ public struct ScheduleReport: Encodable, Sendable {
         })
     }
 
-    /// A target's weight over the total (an equal share each when every weight is 0).
-    public static func expectedShare(of target: WeightedTarget, in targets: [WeightedTarget]) -> Double {
+    /// Each target's weight over the total, in order (an equal share each when every weight is 0).
+    public static func expectedShares(_ targets: [WeightedTarget]) -> [Double] {
         let total = targets.reduce(0) { $0 + $1.weight }
-        return total == 0 ? 1 / Double(targets.count) : Double(target.weight) / Double(total)
+        return targets.map { total == 0 ? 1 / Double(targets.count) : Double($0.weight) / Double(total) }
     }
 
     static func round6(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
