@@ -230,7 +230,9 @@ enum BenchCommand {
             return .failure
         }
         if let c = report.connections, c.clientLimited > 0 {
-            Output.err("\(Program.spec.name) bench: \(BenchText.grouped(c.clientLimited)) of the \(BenchText.grouped(c.wanted)) connections asked for could not be opened on this client's own limits: \(c.firstClientLimit ?? "")")
+            // Connects, not connections: a pool short of connections dials again when a request finds none idle.
+            Output.err("\(Program.spec.name) bench: \(BenchText.grouped(c.open)) of the \(BenchText.grouped(c.wanted)) connections asked for were open at the end; "
+                + "\(BenchText.grouped(c.clientLimited)) connect\(c.clientLimited == 1 ? "" : "s") failed on this client's own limits: \(c.firstClientLimit ?? "")")
             return .failure
         }
         let breached = thresholds.filter { $0.isBreached(by: report) }

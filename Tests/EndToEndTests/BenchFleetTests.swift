@@ -33,10 +33,13 @@ extension BenchTests {
         // CI) may take more than the default second over 300 connects.
         let result = try await Tool.shell("ulimit -n 256 && exec \"$BIN\" bench \(targets) --conns 100 --duration 1s --connect-timeout 10s --json")
         #expect(result.status == 1)
-        #expect(result.stderr.contains("connections asked for could not be opened on this client's own limits: too many open files"))
         let r = try BenchReport.decode(Data(result.stdout.utf8))
         let c = try #require(r.connections)
-        #expect(c.wanted == 300 && c.clientLimited > 0 && c.open + c.clientLimited == 300, "\(c)")
+        // Every connection short is a connect failed on the limit; a request finding none idle dials again, so
+        // there may be more failed connects than connections short.
+        #expect(c.wanted == 300 && c.open < 300 && c.clientLimited >= 300 - c.open && c.failed == c.clientLimited, "\(c)")
+        #expect(result.stderr.contains("\(c.open) of the 300 connections asked for were open at the end; ")
+                && result.stderr.contains(" failed on this client's own limits: too many open files"), "\(result.stderr)")
         #expect(!r.events.contains { $0.kind == "ejected" })
         #expect(r.instances.allSatisfy { abs($0.observedShare - 1.0 / 3) < 0.02 }, "\(r.instances.map(\.observedShare))")
     }
