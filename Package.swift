@@ -46,6 +46,7 @@ let package = Package(
         .target(
             name: "MindAlphaPool",
             dependencies: [
+                "CEpoll",
                 "MindAlphaWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -125,7 +126,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // epoll and eventfd, for the reference server's direct engine (Linux).
+        // epoll, eventfd and non-blocking connects, for the direct engines of the reference server and the pool (Linux).
         .systemLibrary(name: "CEpoll"),
         // GNU readline (libreadline-dev), for the REPL.
         .systemLibrary(

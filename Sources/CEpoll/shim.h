@@ -1,6 +1,6 @@
 #ifndef MINDALPHA_CEPOLL_SHIM_H
 #define MINDALPHA_CEPOLL_SHIM_H
-/* epoll and eventfd for the reference server's direct engine (Linux only). epoll_event is a packed struct with a
+/* epoll, eventfd and non-blocking connects for the direct engines of the reference server and the pool (Linux only). epoll_event is a packed struct with a
    union inside; these helpers keep both out of Swift: events and their 64-bit tags go in and out as plain arrays. */
 #ifdef __linux__
 #include <stdint.h>
@@ -8,6 +8,13 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Names the calling thread (what top -H and perf show), at most 15 bytes. */
 static inline void mp_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
@@ -34,6 +41,38 @@ static inline int mp_epoll_wait(int ep, uint64_t *tags, uint32_t *events, int ma
     int n = epoll_wait(ep, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) { tags[i] = evs[i].data.u64; events[i] = evs[i].events; }
     return n;
+}
+
+/* Starts a non-blocking connect (TCP_NODELAY, close-on-exec) to host:port, the host an IPv4 or IPv6 address or a
+   name (resolved here, blocking: instances are normally listed by address). Returns the socket, the connect in
+   progress or done; -1 with errno set when the socket or the connect failed at once, -2 when the name does not
+   resolve. */
+static inline int mp_connect(const char *host, int port) {
+    struct addrinfo hints, *res = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0 || res == 0) return -2;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) { int e = errno; freeaddrinfo(res); errno = e; return -1; }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    int e = errno;
+    freeaddrinfo(res);
+    if (rc < 0 && e != EINPROGRESS) { close(fd); errno = e; return -1; }
+    return fd;
+}
+
+/* The outcome of a non-blocking connect once the socket is writable: 0, or the errno it failed with. */
+static inline int mp_connect_result(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
 }
 
 static inline int mp_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

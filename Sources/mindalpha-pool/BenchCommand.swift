@@ -34,7 +34,8 @@ enum BenchCommand {
         static let ejectRate = OptionSpec("eject-rate", .number(0...1), help: "Outlier detection: eject an instance when this share of its last 64 outcomes failed (0: never).", default: "0.1").number.defaulted()
         static let maxEjected = OptionSpec("max-ejected", .number(0...1), help: "The most of the fleet ejected at once; past it, every instance gets traffic (a panic threshold).", default: "0.5").number.defaulted()
         static let inFlightPerConn = OptionSpec("in-flight-per-conn", .integer(1...100_000), help: "Requests multiplexed on one connection before a request waits (an open loop's in-flight limit is this × connections × instances).", default: "64").integer.defaulted()
-        static let threads = OptionSpec("threads", .integer(1...256), help: "Event-loop threads.", default: "1").integer.defaulted()
+        static let threads = OptionSpec("threads", .integer(1...256), help: "Threads carrying the connections (spread over them in turn).", default: "1").integer.defaulted()
+        static let engine = OptionSpec("engine", .choice(["direct", "nio"]), help: "direct: per thread one epoll loop owning its connections (Linux); nio: SwiftNIO channels, as an embedding program has them.", default: PoolEngine.directAvailable ? "direct" : "nio").text.defaulted()
         static let failIf = OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5%.", repeatable: true, valueName: "EXPR").texts
         static let json = OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge).").flag
         static let quiet = OptionSpec("quiet", short: "q", .flag, help: "No progress lines.").flag
@@ -84,6 +85,7 @@ enum BenchCommand {
             Options.maxEjected.spec,
             Options.inFlightPerConn.spec,
             Options.threads.spec,
+            Options.engine.spec,
             Options.failIf.spec,
             Options.json.spec,
             Options.quiet.spec,
@@ -119,10 +121,16 @@ enum BenchCommand {
         let timeout = args[Options.timeout]
         guard timeout > .zero else { throw UsageError("--timeout must be above 0", command: name) }
         let connectTimeout = args[Options.connectTimeout]
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: args[Options.threads])
+        let threads = args[Options.threads]
+        let direct = args[Options.engine] == "direct"
+        guard !direct || PoolEngine.directAvailable else { throw UsageError("--engine direct needs Linux (epoll); use --engine nio", command: name) }
+        // The direct engine's threads carry the connections; the event loop then only runs timers.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: direct ? 1 : threads)
+        let engine: PoolEngine = direct ? .direct(threads: threads) : .nio
         do {
-            let code = try await run(args, group: group, thresholds: thresholds, body: body, validate: validate, source: source,
-                                     plan: plan, conns: conns, perConnection: perConnection, timeout: timeout, connectTimeout: connectTimeout)
+            let code = try await run(args, group: group, engine: engine, thresholds: thresholds, body: body, validate: validate,
+                                     source: source, plan: plan, conns: conns, perConnection: perConnection, timeout: timeout,
+                                     connectTimeout: connectTimeout)
             try? await group.shutdownGracefully()
             return code
         } catch {
@@ -132,7 +140,7 @@ enum BenchCommand {
     }
 
     private static func run(
-        _ args: ParsedArguments, group: MultiThreadedEventLoopGroup, thresholds: [Threshold], body: ByteBuffer,
+        _ args: ParsedArguments, group: MultiThreadedEventLoopGroup, engine: PoolEngine, thresholds: [Threshold], body: ByteBuffer,
         validate: Payload.Validator?, source: PoolConfiguration.Source, plan: LoadPlan, conns: Int, perConnection: Int,
         timeout: Duration, connectTimeout: Duration
     ) async throws -> ExitCode {
@@ -145,7 +153,8 @@ enum BenchCommand {
             algorithm: SchedulingAlgorithm(rawValue: args[Options.algorithm])!,
             ejection: EjectionPolicy(
                 consecutiveFailures: args[Options.ejectAfter], failureRate: args[Options.ejectRate],
-                maxEjectedShare: args[Options.maxEjected]))
+                maxEjectedShare: args[Options.maxEjected]),
+            engine: engine)
         let startup: Startup = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
@@ -182,13 +191,13 @@ enum BenchCommand {
 
         let instances = pool.statistics().instances.count
         if case .closed = plan.mode, !args.isSet(Options.concurrency) { plan.mode = .closed(concurrency: conns * instances) }
-        let engine = LoadEngine.start(
+        let load = LoadEngine.start(
             pool: pool, plan: plan, body: body, eventLoop: group.next(),
             inFlightLimit: conns * perConnection * max(1, instances), inFlightPerInstance: conns * perConnection, validate: validate)
         let signals = SignalCount()
         Signals.onTermination { signal in
             // The first stops the run with a partial report; a second, impatient one exits at once.
-            if signals.next() == 1 { engine.interrupt() } else { exit(ExitCode.interrupted.rawValue) }
+            if signals.next() == 1 { load.interrupt() } else { exit(ExitCode.interrupted.rawValue) }
         }
         // A progress line rewrites itself with escape sequences: a terminal that cannot (TERM=dumb) gets none.
         let progress = Progress(enabled: !args[Options.quiet] && isatty(STDERR_FILENO) == 1
@@ -198,10 +207,10 @@ enum BenchCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard !Task.isCancelled else { break }
-                progress.show(engine.progress())
+                progress.show(load.progress())
             }
         }
-        let result = await engine.result()
+        let result = await load.result()
         ticker?.cancel()
         progress.clear()
         await pool.shutdown(deadline: .seconds(2))

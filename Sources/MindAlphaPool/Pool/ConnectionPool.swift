@@ -219,8 +219,11 @@ public final class ConnectionPool: Sendable {
         core.drain()
         _ = await core.idle.wait(timeout: deadline)
         for connection in core.closeAll() {
-            try? await connection.channel.closeFuture.get()
+            try? await connection.closed.get()
         }
+        #if os(Linux)
+        await core.direct?.shutdown()
+        #endif
         await stopFollowing()
     }
 }

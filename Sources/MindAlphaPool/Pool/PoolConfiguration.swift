@@ -1,6 +1,26 @@
 import MindAlphaWire
 import NIOCore
 
+/// How a pool carries its bytes. The decisions (scheduling, queues, ejection, request IDs) are the same code for
+/// both: the pool's state machine.
+public enum PoolEngine: Sendable, Hashable {
+    /// SwiftNIO channels on the pool's event loop group: the embeddable default.
+    case nio
+    /// The direct engine (Linux): `threads` threads, each waiting on its own connections with `epoll`, reading and
+    /// writing them without a pipeline or an event-loop hop per request. What `bench` runs on; the event loop group
+    /// still runs the pool's timers and the completion of requests that never reached a connection.
+    case direct(threads: Int)
+
+    /// Whether this platform has the direct engine.
+    public static var directAvailable: Bool {
+        #if os(Linux)
+        true
+        #else
+        false
+        #endif
+    }
+}
+
 /// How a ``ConnectionPool`` finds instances, how many connections it keeps, and how long it waits.
 public struct PoolConfiguration: Sendable {
     /// Where the instances come from.
@@ -32,6 +52,8 @@ public struct PoolConfiguration: Sendable {
     /// Connects in progress at once per event loop; more wait their turn (their connect timeout starts then), so
     /// thousands of connections open without timing out on a busy client.
     public var connectsPerEventLoop: Int
+    /// What carries the bytes (``PoolEngine/nio`` unless asked).
+    public var engine: PoolEngine
 
     public init(
         source: Source,
@@ -43,7 +65,8 @@ public struct PoolConfiguration: Sendable {
         algorithm: SchedulingAlgorithm = .lvs,
         ejection: EjectionPolicy = EjectionPolicy(),
         emptySetGrace: Duration = .seconds(15),
-        connectsPerEventLoop: Int = 64
+        connectsPerEventLoop: Int = 64,
+        engine: PoolEngine = .nio
     ) {
         precondition(maxConnectionsPerInstance >= 1, "maxConnectionsPerInstance must be at least 1")
         precondition(maxInFlightPerConnection >= 1, "maxInFlightPerConnection must be at least 1")
@@ -57,6 +80,12 @@ public struct PoolConfiguration: Sendable {
         self.ejection = ejection
         self.emptySetGrace = emptySetGrace
         self.connectsPerEventLoop = max(1, connectsPerEventLoop)
+        if case let .direct(threads) = engine {
+            precondition(PoolEngine.directAvailable, "the direct engine needs Linux (epoll)")
+            self.engine = .direct(threads: max(1, threads))
+        } else {
+            self.engine = engine
+        }
     }
 
     /// What the source is called in messages: the service name, or "fixed targets".

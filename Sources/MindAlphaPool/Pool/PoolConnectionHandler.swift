@@ -10,26 +10,16 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct InFlight {
-        let request: PoolRequest
-        let leased: Bool
-    }
-
     /// Bodies up to this size are copied into the connection's one outbound buffer (so a repeated body costs only
     /// its ID rewrite); larger ones are written from their own storage.
     static let copiedBodyLimit = 64 << 10
-
-    /// How many recently abandoned request IDs are remembered to tell a late response from an unknown one.
-    static let rememberedAbandoned = 256
-    /// How many recently answered request IDs are remembered to tell a duplicate answer from an unknown one.
-    static let rememberedAnswered = 256
 
     private let core: PoolCore
     let id: ConnectionID
     let key: InstanceKey
     let address: String
     private let parser: FrameParser
-    private var inFlight = InFlightTable<InFlight>()
+    private let requests: ConnectionRequests
     private var partial = PartialFrame()
     private var out = ByteBuffer()
     /// The body `out` holds; kept so that its storage (and so its address) cannot be reused while compared.
@@ -40,14 +30,6 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     /// Whether the pool closed it (not counted as the instance's failure).
     private var closedByPool = false
     private var timer: Scheduled<Void>?
-    private var timerAt = NIODeadline.distantFuture
-    private var abandoned = CircularBuffer<UInt64>(initialCapacity: 16)
-    private var abandonedSet = Set<UInt64>()
-    private var expiredScratch: [UInt64] = []
-    /// The last ``rememberedAnswered`` request IDs answered, as a ring (one store per answer; searched only when an
-    /// answer matches nothing). Request IDs start at 2, so the zeros never match.
-    private var answered = [UInt64](repeating: 0, count: PoolConnectionHandler.rememberedAnswered)
-    private var answeredNext = 0
 
     init(core: PoolCore, id: ConnectionID, key: InstanceKey, address: String, maxFrameSize: Int) {
         self.core = core
@@ -55,6 +37,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         self.key = key
         self.address = address
         self.parser = FrameParser(direction: .response, maxFrameSize: maxFrameSize)
+        self.requests = ConnectionRequests(core: core, id: id, key: key, address: address)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -75,10 +58,10 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     func send(_ request: PoolRequest, leased: Bool) {
         guard let context, failure == nil else {
             let error = failure ?? .connectionClosed(instance: address, reason: "closed before the request was written")
-            finish(InFlight(request: request, leased: leased), .failure(error))
+            requests.reject(request, leased: leased, error)
             return
         }
-        inFlight.insert(request.id, InFlight(request: request, leased: leased))
+        let arm = requests.add(request, leased: leased)
         if request.body.readableBytes > Self.copiedBodyLimit {
             // A large body is written from its own storage after the header, never copied per connection.
             out.clear()
@@ -100,7 +83,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             lastBody = request.body
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
-        if request.deadline < timerAt { arm(request.deadline, context: context) }
+        if let arm { self.arm(arm, context: context) }
     }
 
     /// Whether two buffers view the same bytes of the same storage (ByteBuffer is copy-on-write, so shared storage
@@ -110,9 +93,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
     }
 
     func abandon(_ requestID: UInt64, with error: PoolError) {
-        guard let entry = inFlight.remove(requestID) else { return }
-        remember(requestID)
-        finish(entry, .failure(error))
+        requests.abandon(requestID, with: error)
     }
 
     func close(failing error: PoolError) {
@@ -132,7 +113,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             while let frame = try parser.next(from: &input) {
                 // As the Go client: an empty answer means a dead connection (docs/protocol.md §1.5).
                 guard frame.body.readableBytes > 0 else { throw FrameError.emptyAnswer(requestID: frame.requestID) }
-                deliver(frame)
+                requests.answer(frame)
                 if failure != nil { return }
             }
         } catch {
@@ -140,27 +121,6 @@ final class PoolConnectionHandler: ChannelInboundHandler {
             return
         }
         partial.keep(&input, allocator: context.channel.allocator)
-    }
-
-    private func deliver(_ frame: Frame) {
-        let requestID = frame.requestID
-        guard let entry = inFlight.remove(requestID) else {
-            if abandonedSet.remove(requestID) != nil {
-                core.noteLate(key: key)
-                noteAnswered(requestID)
-            } else if answered.contains(requestID) {
-                core.noteDuplicate(key: key)
-            } else {
-                core.noteUnknown(key: key)
-            }
-            return
-        }
-        noteAnswered(requestID)
-        let now = NIODeadline.now()
-        let response = PoolResponse(
-            requestID: requestID, body: frame.body, instance: address,
-            latencyNanoseconds: (now - entry.request.submittedAt).nanoseconds)
-        finish(entry, .success(response))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -181,8 +141,7 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         core.closed(id, key: key, error: closedByPool ? nil : error)
-        let entries = inFlight.removeAll()
-        for entry in entries { finish(entry, .failure(error)) }
+        requests.failAll(error)
         context.fireChannelInactive()
     }
 
@@ -194,97 +153,11 @@ final class PoolConnectionHandler: ChannelInboundHandler {
 
     // MARK: completion and deadlines
 
-    private func finish(_ entry: InFlight, _ result: Result<PoolResponse, PoolError>) {
-        let errorClass: PoolError.Class?
-        switch result {
-        case .success: errorClass = nil
-        case let .failure(error): errorClass = error.errorClass
-        }
-        if entry.leased {
-            core.countLeased(key: key, error: errorClass)
-        } else {
-            core.finished(id, key: key, error: errorClass)
-        }
-        entry.request.complete(result)
-    }
-
     private func arm(_ deadline: NIODeadline, context: ChannelHandlerContext) {
         timer?.cancel()
-        timerAt = deadline
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in expire() }
-    }
-
-    /// Fails every request past its deadline and re-arms for the earliest one left.
-    private func expire() {
-        timer = nil
-        timerAt = .distantFuture
-        let now = NIODeadline.now()
-        var next = NIODeadline.distantFuture
-        expiredScratch.removeAll(keepingCapacity: true)
-        inFlight.forEach { requestID, entry in
-            if entry.request.deadline <= now {
-                expiredScratch.append(requestID)
-            } else if entry.request.deadline < next {
-                next = entry.request.deadline
-            }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            if let next = requests.expire(now: .now()), let context = self.context { arm(next, context: context) }
         }
-        for requestID in expiredScratch {
-            guard let entry = inFlight.remove(requestID) else { continue }
-            remember(requestID)
-            finish(entry, .failure(.timeout(instance: address, after: Duration(entry.request.timeout))))
-        }
-        if next < timerAt, let context { arm(next, context: context) }
-    }
-
-    private func noteAnswered(_ requestID: UInt64) {
-        answered[answeredNext] = requestID
-        answeredNext = answeredNext + 1 == answered.count ? 0 : answeredNext + 1
-    }
-
-    private func remember(_ requestID: UInt64) {
-        if abandoned.count == Self.rememberedAbandoned, let oldest = abandoned.popFirst() {
-            abandonedSet.remove(oldest)
-        }
-        abandoned.append(requestID)
-        abandonedSet.insert(requestID)
-    }
-}
-
-/// The requests in flight on one connection, by request ID: two parallel arrays searched linearly (the count is
-/// bounded by ``PoolConfiguration/maxInFlightPerConnection``), which beats hashing at the sizes a connection carries
-/// and allocates nothing once grown.
-struct InFlightTable<Entry> {
-    private var ids: [UInt64] = []
-    private var entries: [Entry] = []
-
-    var isEmpty: Bool { ids.isEmpty }
-
-    mutating func insert(_ id: UInt64, _ entry: Entry) {
-        ids.append(id)
-        entries.append(entry)
-    }
-
-    mutating func remove(_ id: UInt64) -> Entry? {
-        guard let i = ids.firstIndex(of: id) else { return nil }
-        let last = ids.count - 1
-        if i != last {
-            ids.swapAt(i, last)
-            entries.swapAt(i, last)
-        }
-        ids.removeLast()
-        return entries.removeLast()
-    }
-
-    func forEach(_ body: (UInt64, Entry) -> Void) {
-        for i in ids.indices { body(ids[i], entries[i]) }
-    }
-
-    /// Empties the table, returning what it held.
-    mutating func removeAll() -> [Entry] {
-        defer {
-            ids.removeAll(keepingCapacity: true)
-            entries.removeAll(keepingCapacity: true)
-        }
-        return entries
     }
 }

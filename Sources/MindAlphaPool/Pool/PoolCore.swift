@@ -26,6 +26,10 @@ final class PoolCore: Sendable {
 
     /// Connects finished so far (either way): how a wait for them tells progress from a stall.
     var connectsFinished: Int { finishedConnects.load(ordering: .relaxed) }
+    #if os(Linux)
+    /// The direct engine's loops, when the configuration asks for it.
+    let direct: DirectEngine?
+    #endif
     /// Fired (and dropped) when no connect is left in progress.
     private let connectWaiters = NIOLockedValueBox<[Latch]>([])
 
@@ -39,6 +43,14 @@ final class PoolCore: Sendable {
             ejection: configuration.ejection, emptySetGrace: configuration.emptySetGrace)
         var loops = 0
         for _ in group.makeIterator() { loops += 1 }
+        #if os(Linux)
+        if case let .direct(threads) = configuration.engine {
+            direct = DirectEngine(threads: threads)
+            loops = threads
+        } else {
+            direct = nil
+        }
+        #endif
         self.connects = ConnectBudget(limit: configuration.connectsPerEventLoop * max(1, loops))
         self.state = NIOLockedValueBox(State(limits: limits, algorithm: configuration.algorithm, sourceName: configuration.sourceName))
     }
@@ -203,6 +215,22 @@ final class PoolCore: Sendable {
 
     private func connect(_ key: InstanceKey, _ instance: Instance) {
         let id = ConnectionID(raw: connectionIDs.add(1, ordering: .relaxed).newValue)
+        #if os(Linux)
+        if let direct {
+            let loop = direct.next()
+            loop.execute { [self] in
+                DirectConnection.connect(on: loop, core: self, id: id, key: key, instance: instance) { [self] result in
+                    connects.done()
+                    finishedConnects.add(1, ordering: .relaxed)
+                    switch result {
+                    case let .success(connection): connected(PoolConnection(connection, eventLoop: group.any()))
+                    case let .failure(error): connectFailed(key: key, error: error)
+                    }
+                }
+            }
+            return
+        }
+        #endif
         let maxFrameSize = configuration.maxFrameSize
         ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(configuration.connectTimeout))

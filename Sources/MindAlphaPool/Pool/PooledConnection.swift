@@ -11,7 +11,7 @@ public struct PooledConnection: Sendable {
 
     /// Writes a request, registers its ID and waits for the matching response (up to `timeout`).
     public func send(_ body: ByteBuffer, timeout: Duration? = nil) async throws(PoolError) -> PoolResponse {
-        let promise = connection.channel.eventLoop.makePromise(of: PoolResponse.self)
+        let promise = connection.eventLoop.makePromise(of: PoolResponse.self)
         core.sentOnLease(key: connection.key)
         connection.send(core.request(body, timeout: timeout, completion: .promise(promise, nil)), leased: true)
         do {
