@@ -79,13 +79,14 @@ _mindalpha_pool() {
             --features) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --columns) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --algorithm) mapfile -t candidates < <(compgen -P "$prefix" -W "lvs smooth" -- "$value") ;;
+            --engine) mapfile -t candidates < <(compgen -P "$prefix" -W "direct nio" -- "$value") ;;
             --service|-s) mapfile -t candidates < <(_mindalpha_pool_values "--tag --filter --namespace --target -t --consul --token --token-file --ca-file --datacenter --wait" discover --list-services | sed "s|^|$prefix|") ;;
             --target|-t) mapfile -t candidates < <(_mindalpha_pool_values "--service -s --tag --filter --namespace --consul --token --token-file --ca-file --datacenter --wait" discover --list-targets | sed "s|^|$prefix|") ;;
             --token-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --ca-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --conns|-c|--concurrency|--rate|-r|--rate-ramp|--duration|-d|--requests|-n|--warmup|--timeout|--connect-timeout|--payload-size|--payload-hex|--model|--rows|--eject-after|--eject-rate|--max-ejected|--in-flight-per-conn|--threads|--fail-if|--tag|--filter|--namespace|--consul|--token|--datacenter) ;;  # a value to type
             *)
-                mapfile -t candidates < <(compgen -W "--conns -c --concurrency --rate -r --rate-ramp --duration -d --requests -n --warmup --timeout --connect-timeout --payload-size --payload-file --payload-hex --model --features --columns --rows --algorithm --eject-after --eject-rate --max-ejected --in-flight-per-conn --threads --fail-if --json --quiet -q --service -s --tag --filter --namespace --consistent --target -t --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur") ;;
+                mapfile -t candidates < <(compgen -W "--conns -c --concurrency --rate -r --rate-ramp --duration -d --requests -n --warmup --timeout --connect-timeout --payload-size --payload-file --payload-hex --model --features --columns --rows --algorithm --eject-after --eject-rate --max-ejected --in-flight-per-conn --threads --engine --fail-if --json --quiet -q --service -s --tag --filter --namespace --consistent --target -t --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur") ;;
             esac ;;
         report)
             case "$opt" in

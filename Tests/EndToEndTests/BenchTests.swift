@@ -139,8 +139,8 @@ import Testing
         let dead = try #require(report.instances.first { $0.address == "127.0.0.1:\(doomedPorts[0])" })
         let alive = try #require(report.instances.first { $0.address == "127.0.0.1:\(steadyPorts[0])" })
         #expect(report.events.contains { $0.kind == "ejected" && $0.instance == "127.0.0.1:\(doomedPorts[0])" })
-        #expect(alive.requests > dead.requests && alive.errors == 0)
-        #expect(report.errors.keys.allSatisfy { ["closed", "connect", "unavailable"].contains($0) })
+        #expect(alive.requests > dead.requests && alive.errors == 0, "\(alive) \(dead) \(report.errors) \(report.events.map(\.message))")
+        #expect(report.errors.keys.allSatisfy { ["closed", "connect", "unavailable"].contains($0) }, "\(report.errors)")
     }
 
     @Test func aDeadFleetIsReportedAndExitsOneWithoutSpinning() async throws {

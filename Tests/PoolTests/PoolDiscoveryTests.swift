@@ -18,11 +18,13 @@ import Testing
             id: "ms-\(port)", name: "ms-serving", address: "127.0.0.1", port: port, weight: weight, check: nil))
     }
 
-    static func pool(_ agent: ConsulDevAgent, logger: Logger = Logger(label: "test")) async throws(PoolError) -> ConnectionPool {
+    static func pool(
+        _ agent: ConsulDevAgent, engine: PoolEngine = .nio, logger: Logger = Logger(label: "test")
+    ) async throws(PoolError) -> ConnectionPool {
         try await ConnectionPool.start(
             PoolConfiguration(
                 source: .consul(ConsulSettings(hostPort: agent.address), HealthQuery(service: "ms-serving")),
-                maxConnectionsPerInstance: 2),
+                maxConnectionsPerInstance: 2, engine: engine),
             logger: logger)
     }
 
@@ -30,14 +32,14 @@ import Testing
         Dictionary(uniqueKeysWithValues: pool.statistics().instances.map { ($0.instance.port, $0.counters.ok) })
     }
 
-    @Test func joinsLeavesAndWeightChangesAreFollowedWithoutLosingARequest() async throws {
+    @Test(arguments: PoolFixtures.engines) func joinsLeavesAndWeightChangesAreFollowedWithoutLosingARequest(_ engine: PoolEngine) async throws {
         let a = try await F.server()
         let b = try await F.server(latency: .milliseconds(300)...(.milliseconds(300)))
         let c = try await F.server()
         try await withDevAgent { agent, client in
             try await Self.register(client, a, weight: 100)
             try await Self.register(client, b, weight: 100)
-            let pool = try await Self.pool(agent)
+            let pool = try await Self.pool(agent, engine: engine)
             for _ in 0..<4 { _ = try await pool.send(ByteBuffer(string: "x")) }
             #expect(Self.okByPort(pool) == [F.port(a): 2, F.port(b): 2])
 

@@ -25,13 +25,16 @@ enum PoolFixtures {
     /// The request timeout is a bound for a failing test only (tests of timeouts give their own): a reset or a
     /// protocol violation comes at once, but the whole suite on 2 cores once held one past 10 s — the test read it
     /// as a timeout — while this test took 15 s in quiet full runs.
+    /// Every engine the pool has here: each real-socket test runs on each.
+    static let engines: [PoolEngine] = PoolEngine.directAvailable ? [.nio, .direct(threads: 1)] : [.nio]
+
     static func pool(
-        _ instances: [Instance], connections: Int = 2, inFlight: Int = 64, timeout: Duration = .seconds(60),
+        _ engine: PoolEngine, _ instances: [Instance], connections: Int = 2, inFlight: Int = 64, timeout: Duration = .seconds(60),
         maxFrameSize: Int = FrameParser.defaultMaxFrameSize, ejection: EjectionPolicy = EjectionPolicy()
     ) async throws -> ConnectionPool {
         try await ConnectionPool.start(PoolConfiguration(
             source: .fixed(instances), maxConnectionsPerInstance: connections, maxInFlightPerConnection: inFlight,
-            requestTimeout: timeout, maxFrameSize: maxFrameSize, ejection: ejection))
+            requestTimeout: timeout, maxFrameSize: maxFrameSize, ejection: ejection, engine: engine))
     }
 
     /// Waits until `condition` holds on the pool's statistics (polling), failing the test after `timeout`.

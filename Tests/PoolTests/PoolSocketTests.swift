@@ -10,9 +10,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct PoolSocketTests {
     typealias F = PoolFixtures
 
-    @Test func aRequestGoesOutAndItsResponseComesBackMatchedByID() async throws {
+    @Test(arguments: PoolFixtures.engines) func aRequestGoesOutAndItsResponseComesBackMatchedByID(_ engine: PoolEngine) async throws {
         let server = try await F.server()
-        let pool = try await F.pool([F.instance(F.port(server))])
+        let pool = try await F.pool(engine, [F.instance(F.port(server))])
         let response = try await pool.send(ByteBuffer(string: "hello"))
         #expect(response.instance == "127.0.0.1:\(F.port(server))")
         #expect(response.requestID >= 2)
@@ -23,10 +23,10 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func manyRequestsShareOneConnectionAndOutOfOrderAnswersFindTheirRequest() async throws {
+    @Test(arguments: PoolFixtures.engines) func manyRequestsShareOneConnectionAndOutOfOrderAnswersFindTheirRequest(_ engine: PoolEngine) async throws {
         // Random latency reorders the answers on the single connection.
         let server = try await F.server(latency: .milliseconds(1)...(.milliseconds(40)))
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1, inFlight: 100)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1, inFlight: 100)
         let ids = try await withThrowingTaskGroup(of: (UInt64, UInt64).self) { tasks in
             for i in 0..<60 {
                 tasks.addTask {
@@ -47,9 +47,9 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func aReusedBodyGoesOutWithEachRequestsOwnIDAndOtherBodiesAreNotMistakenForIt() async throws {
+    @Test(arguments: PoolFixtures.engines) func aReusedBodyGoesOutWithEachRequestsOwnIDAndOtherBodiesAreNotMistakenForIt(_ engine: PoolEngine) async throws {
         let server = try await ScriptedServer.start { f in [.respond(id: f.requestID, body: f.body)] }
-        let pool = try await F.pool([F.instance(server.port)], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(server.port)], connections: 1)
         let same = ByteBuffer(string: "same-body")
         var ids: Set<UInt64> = []
         for _ in 0..<3 {
@@ -65,10 +65,10 @@ import Testing
         await server.stop()
     }
 
-    @Test func sharesFollowTheWeights() async throws {
+    @Test(arguments: PoolFixtures.engines) func sharesFollowTheWeights(_ engine: PoolEngine) async throws {
         let servers = [try await F.server(), try await F.server(), try await F.server()]
         let weights = [100, 200, 300]
-        let pool = try await F.pool(zip(servers, weights).map { F.instance(F.port($0), weight: $1) })
+        let pool = try await F.pool(engine, zip(servers, weights).map { F.instance(F.port($0), weight: $1) })
         for _ in 0..<600 { _ = try await pool.send(ByteBuffer(string: "x")) }
         let sent = Dictionary(uniqueKeysWithValues: pool.statistics().instances.map { ($0.instance.weight, $0.counters.ok) })
         #expect(sent == [100: 100, 200: 200, 300: 300])
@@ -76,9 +76,9 @@ import Testing
         for server in servers { try await server.shutdown() }
     }
 
-    @Test func aPinnedRequestGoesToItsInstanceAndAnUnknownOneIsAClearError() async throws {
+    @Test(arguments: PoolFixtures.engines) func aPinnedRequestGoesToItsInstanceAndAnUnknownOneIsAClearError(_ engine: PoolEngine) async throws {
         let servers = [try await F.server(), try await F.server()]
-        let pool = try await F.pool(servers.map { F.instance(F.port($0)) })
+        let pool = try await F.pool(engine, servers.map { F.instance(F.port($0)) })
         let second = "127.0.0.1:\(F.port(servers[1]))"
         for _ in 0..<5 { #expect(try await pool.send(ByteBuffer(string: "x"), to: second).instance == second) }
         let error = await F.failure(pool, to: "127.0.0.1:1")
@@ -87,10 +87,10 @@ import Testing
         for server in servers { try await server.shutdown() }
     }
 
-    @Test func aRefusingInstanceFailsItsRequestsIsEjectedAndTheOthersKeepServing() async throws {
+    @Test(arguments: PoolFixtures.engines) func aRefusingInstanceFailsItsRequestsIsEjectedAndTheOthersKeepServing(_ engine: PoolEngine) async throws {
         let good = try await F.server()
         let refused = try await ScriptedServer.closedPort()
-        let pool = try await F.pool([F.instance(F.port(good)), F.instance(refused)])
+        let pool = try await F.pool(engine, [F.instance(F.port(good)), F.instance(refused)])
         var errors: [PoolError.Class: Int] = [:]
         var ok = 0
         for _ in 0..<40 {
@@ -111,9 +111,9 @@ import Testing
         try await good.shutdown()
     }
 
-    @Test func anInstanceThatAcceptsThenResetsFailsWithClosed() async throws {
+    @Test(arguments: PoolFixtures.engines) func anInstanceThatAcceptsThenResetsFailsWithClosed(_ engine: PoolEngine) async throws {
         let server = try await ScriptedServer.start { _ in [.reset] }
-        let pool = try await F.pool([F.instance(server.port)], connections: 1, ejection: .disabled)
+        let pool = try await F.pool(engine, [F.instance(server.port)], connections: 1, ejection: .disabled)
         let error = await F.failure(pool)
         #expect(error?.errorClass == .closed)
         #expect(error?.instance == "127.0.0.1:\(server.port)")
@@ -123,7 +123,7 @@ import Testing
         await server.stop()
     }
 
-    @Test func garbageWrongClassAndHugeFramesAreProtocolViolationsThatCloseTheConnection() async throws {
+    @Test(arguments: PoolFixtures.engines) func garbageWrongClassAndHugeFramesAreProtocolViolationsThatCloseTheConnection(_ engine: PoolEngine) async throws {
         let cases: [(String, @Sendable (Frame) -> [ScriptedServer.Reply])] = [
             ("garbage", { _ in [.raw(ByteBuffer(repeating: 0xAB, count: 64))] }),
             ("wrong class", { f in
@@ -141,7 +141,7 @@ import Testing
         ]
         for (name, script) in cases {
             let server = try await ScriptedServer.start(script)
-            let pool = try await F.pool([F.instance(server.port)], connections: 1)
+            let pool = try await F.pool(engine, [F.instance(server.port)], connections: 1)
             let error = await F.failure(pool)
             guard let error, error.kind == .protocolViolation, let frameError = error.frameError else {
                 Issue.record("\(name): expected a protocol violation, got \(String(describing: error))")
@@ -159,11 +159,11 @@ import Testing
         }
     }
 
-    @Test func aResponseForAnUnknownIDIsCountedAndDropped() async throws {
+    @Test(arguments: PoolFixtures.engines) func aResponseForAnUnknownIDIsCountedAndDropped(_ engine: PoolEngine) async throws {
         let server = try await ScriptedServer.start { f in
             [.respond(id: 999_999, body: ByteBuffer(string: "stray")), .respond(id: f.requestID, body: ByteBuffer(string: "mine"))]
         }
-        let pool = try await F.pool([F.instance(server.port)], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(server.port)], connections: 1)
         let response = try await pool.send(ByteBuffer(string: "x"))
         #expect(String(buffer: response.body) == "mine")
         let counters = pool.statistics().totals
@@ -173,9 +173,9 @@ import Testing
         await server.stop()
     }
 
-    @Test func anInstanceThatNeverAnswersTimesOutAndNothingStaysInFlight() async throws {
+    @Test(arguments: PoolFixtures.engines) func anInstanceThatNeverAnswersTimesOutAndNothingStaysInFlight(_ engine: PoolEngine) async throws {
         let server = try await F.server(dropRate: 1)
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1)
         try await F.eventually(pool) { $0.openConnections == 1 }
         let started = ContinuousClock.now
         let error = await F.failure(pool, timeout: .milliseconds(200))
@@ -188,9 +188,9 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func anAnswerSlowerThanTheTimeoutFailsTheRequestAndIsCountedLate() async throws {
+    @Test(arguments: PoolFixtures.engines) func anAnswerSlowerThanTheTimeoutFailsTheRequestAndIsCountedLate(_ engine: PoolEngine) async throws {
         let server = try await F.server(latency: .milliseconds(300)...(.milliseconds(300)))
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1)
         try await F.eventually(pool) { $0.openConnections == 1 }
         #expect(await F.failure(pool, timeout: .milliseconds(50))?.errorClass == .timeout)
         try await F.eventually(pool) { $0.totals.late == 1 }
@@ -201,9 +201,9 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func requestsWaitFirstComeFirstServedForABusyConnectionUpToTheirDeadline() async throws {
+    @Test(arguments: PoolFixtures.engines) func requestsWaitFirstComeFirstServedForABusyConnectionUpToTheirDeadline(_ engine: PoolEngine) async throws {
         let server = try await F.server(latency: .milliseconds(30)...(.milliseconds(30)))
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1, inFlight: 1)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1, inFlight: 1)
         let order = Completions()
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for i in 0..<5 {
@@ -222,7 +222,7 @@ import Testing
 
         // A wait longer than the deadline fails with noConnection (the only slot is held by an unanswered request).
         let silent = try await F.server(dropRate: 1)
-        let busy = try await F.pool([F.instance(F.port(silent))], connections: 1, inFlight: 1)
+        let busy = try await F.pool(engine, [F.instance(F.port(silent))], connections: 1, inFlight: 1)
         let held = Task { try await busy.send(ByteBuffer(string: "a"), timeout: .seconds(30)) }
         try await F.eventually(busy) { $0.inFlight == 1 }
         let error = await F.failure(busy, timeout: .milliseconds(10))
@@ -234,9 +234,9 @@ import Testing
         try await silent.shutdown()
     }
 
-    @Test func cancellingTheTaskFailsTheRequestAtOnce() async throws {
+    @Test(arguments: PoolFixtures.engines) func cancellingTheTaskFailsTheRequestAtOnce(_ engine: PoolEngine) async throws {
         let server = try await F.server(dropRate: 1)
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1)
         let task = Task { try await pool.send(ByteBuffer(string: "x"), timeout: .seconds(30)) }
         try await F.eventually(pool) { $0.inFlight == 1 }
         task.cancel()
@@ -248,9 +248,9 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func aCheckedOutConnectionIsExclusiveUntilCheckedIn() async throws {
+    @Test(arguments: PoolFixtures.engines) func aCheckedOutConnectionIsExclusiveUntilCheckedIn(_ engine: PoolEngine) async throws {
         let server = try await F.server()
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1)
         let connection = try await pool.checkout()
         let response = try await connection.send(ByteBuffer(string: "x"))
         #expect(response.instance == connection.instance)
@@ -268,11 +268,11 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func shutdownLetsRequestsInFlightFinishRefusesNewOnesAndReturns() async throws {
+    @Test(arguments: PoolFixtures.engines) func shutdownLetsRequestsInFlightFinishRefusesNewOnesAndReturns(_ engine: PoolEngine) async throws {
         // The answer is held until the test lets it go: the request is in flight for as long as that takes.
         let gate = ScriptedServer.Gate()
         let server = try await ScriptedServer.gated(gate)
-        let pool = try await F.pool([F.instance(server.port)], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(server.port)], connections: 1)
         async let inFlight = pool.send(ByteBuffer(string: "x"), timeout: .seconds(60))
         try await F.eventually(pool) { $0.inFlight == 1 }
         async let stopped: Void = pool.shutdown(deadline: .seconds(30))
@@ -284,9 +284,9 @@ import Testing
         await server.stop()
     }
 
-    @Test func shutdownPastItsDeadlineFailsWhatIsLeftAndStillReturns() async throws {
+    @Test(arguments: PoolFixtures.engines) func shutdownPastItsDeadlineFailsWhatIsLeftAndStillReturns(_ engine: PoolEngine) async throws {
         let server = try await F.server(dropRate: 1)
-        let pool = try await F.pool([F.instance(F.port(server))], connections: 1)
+        let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1)
         async let inFlight = pool.send(ByteBuffer(string: "x"), timeout: .seconds(60))
         try await F.eventually(pool) { $0.inFlight == 1 }
         await pool.shutdown(deadline: .milliseconds(100))
@@ -299,9 +299,9 @@ import Testing
         try await server.shutdown()
     }
 
-    @Test func theEventLoopPathDeliversToASinkWithTheTag() async throws {
+    @Test(arguments: PoolFixtures.engines) func theEventLoopPathDeliversToASinkWithTheTag(_ engine: PoolEngine) async throws {
         let server = try await F.server()
-        let pool = try await F.pool([F.instance(F.port(server))])
+        let pool = try await F.pool(engine, [F.instance(F.port(server))])
         let driver = ClosedLoopDriver(pool: pool, body: ByteBuffer(string: "x"))
         driver.start(concurrency: 4)
         try await F.eventually(pool) { $0.totals.ok >= 200 }

@@ -3,13 +3,20 @@ import NIOCore
 
 /// How a pool carries its bytes. The decisions (scheduling, queues, ejection, request IDs) are the same code for
 /// both: the pool's state machine.
-public enum PoolEngine: Sendable, Hashable {
+public enum PoolEngine: Sendable, Hashable, CustomStringConvertible {
     /// SwiftNIO channels on the pool's event loop group: the embeddable default.
     case nio
     /// The direct engine (Linux): `threads` threads, each waiting on its own connections with `epoll`, reading and
     /// writing them without a pipeline or an event-loop hop per request. What `bench` runs on; the event loop group
     /// still runs the pool's timers and the completion of requests that never reached a connection.
     case direct(threads: Int)
+
+    public var description: String {
+        switch self {
+        case .nio: "nio"
+        case let .direct(threads): "direct (\(threads) thread\(threads == 1 ? "" : "s"))"
+        }
+    }
 
     /// Whether this platform has the direct engine.
     public static var directAvailable: Bool {
