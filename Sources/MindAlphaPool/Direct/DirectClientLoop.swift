@@ -30,6 +30,10 @@ final class DirectClientLoop: @unchecked Sendable {
     private let lock = NIOLock()
     private var jobs: [() -> Void] = []
     private var jobsRunning: [() -> Void] = []
+    /// Requests written from other threads (an open loop's timer, another loop's completions): kept as values, not
+    /// jobs, so that handing one over allocates nothing once the arrays have grown.
+    private var sends: [(DirectConnection, PoolRequest, Bool)] = []
+    private var sendsRunning: [(DirectConnection, PoolRequest, Bool)] = []
     private let stopping = Atomic<Bool>(false)
     private let owner = Atomic<UInt>(0)
     /// Fired when the thread has ended.
@@ -58,19 +62,29 @@ final class DirectClientLoop: @unchecked Sendable {
     func execute(_ job: @escaping () -> Void) {
         let first = lock.withLock {
             jobs.append(job)
-            return jobs.count == 1
+            return jobs.count == 1 && sends.isEmpty
         }
-        if first, !inLoop {
-            var one: UInt64 = 1
-            _ = Glibc.write(wake, &one, 8)
+        if first, !inLoop { poke() }
+    }
+
+    /// Writes `request` on `connection` on the loop's thread (the caller runs on another).
+    func send(_ request: PoolRequest, on connection: DirectConnection, leased: Bool) {
+        let first = lock.withLock {
+            sends.append((connection, request, leased))
+            return sends.count == 1 && jobs.isEmpty
         }
+        if first { poke() }
+    }
+
+    private func poke() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wake, &one, 8)
     }
 
     /// Asks the loop to end: every connection it still has is closed, failing what is in flight on it.
     func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        var one: UInt64 = 1
-        _ = Glibc.write(wake, &one, 8)
+        poke()
     }
 
     /// Starts the loop on a thread of its own.
@@ -109,7 +123,7 @@ final class DirectClientLoop: @unchecked Sendable {
 
     /// Until the next timer (rounded up to the millisecond), at once when jobs are waiting, else indefinitely.
     private func waitTimeout() -> Int32 {
-        if lock.withLock({ !jobs.isEmpty }) { return 0 }
+        if lock.withLock({ !jobs.isEmpty || !sends.isEmpty }) { return 0 }
         guard let next = timers.next else { return -1 }
         let ns = (next - .now()).nanoseconds
         return ns <= 0 ? 0 : Int32(min((ns + 999_999) / 1_000_000, 60_000))
@@ -128,8 +142,13 @@ final class DirectClientLoop: @unchecked Sendable {
 
     private func runJobs() {
         while true {
-            lock.withLock { swap(&jobs, &jobsRunning) }
-            if jobsRunning.isEmpty { return }
+            lock.withLock {
+                swap(&jobs, &jobsRunning)
+                swap(&sends, &sendsRunning)
+            }
+            if jobsRunning.isEmpty, sendsRunning.isEmpty { return }
+            for (connection, request, leased) in sendsRunning { connection.send(request, leased: leased) }
+            sendsRunning.removeAll(keepingCapacity: true)
             for job in jobsRunning { job() }
             jobsRunning.removeAll(keepingCapacity: true)
         }

@@ -54,7 +54,7 @@ final class PoolConnection: @unchecked Sendable {
             if loop.inLoop {
                 connection.send(request, leased: leased)
             } else {
-                loop.execute { connection.send(request, leased: leased) }
+                loop.send(request, on: connection, leased: leased)
             }
         #endif
         }
