@@ -19,7 +19,7 @@ echo "   the SwiftNIO engine (what fault injection runs on)"
 bash "$refload/compare.sh" server -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17777 --threads 1 --engine nio
 
 echo
-echo "== pool: closed loop through ConnectionPool, one event loop, 30 connections to one instance, one request in flight"
+echo "== pool: closed loop through ConnectionPool (SwiftNIO engine), one event loop, 30 connections to one instance, one request in flight"
 echo "   on each, 64-byte requests, vs the C refclient (target: ratio >= 0.8)"
 bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop
 echo "   the same load from a bare SwiftNIO handler (no pool: the ceiling for any SwiftNIO client on this machine)"
@@ -27,9 +27,12 @@ bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$po
 
 echo
 echo "== bench: the same closed loop through the whole command (HDR recording, per-instance accounting, report)"
-echo "   (target: ratio >= 0.8)"
+echo "   on the direct engine (the default: one epoll loop owning its connections) (target: ratio >= 0.8)"
 bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- bash -c \
   '"$0" bench --target 127.0.0.1:$REF_PORT --conns $REF_CONNS --payload-size $REF_PAYLOAD --duration ${REF_SECONDS}s --warmup 500ms --json' "$bin"
+echo "   on the SwiftNIO engine (--engine nio, what an embedding program's ConnectionPool has by default)"
+bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- bash -c \
+  '"$0" bench --engine nio --target 127.0.0.1:$REF_PORT --conns $REF_CONNS --payload-size $REF_PAYLOAD --duration ${REF_SECONDS}s --warmup 500ms --json' "$bin"
 
 echo
 echo "== bench open loop at 50% of its closed-loop rate (target: achieved within 1% of the target; corrected p99 shown)"
@@ -74,7 +77,10 @@ echo "== pool scale: 100 instances (serve --port 27000 --instances 100) x 100 co
 "$bin" serve --port 27000 --instances 100 --threads 1 >/dev/null 2>&1 & serve=$!
 trap 'kill $serve 2>/dev/null || true' EXIT
 sleep 1
-"$pool_bench" scale --port 27000 --instances 100 --conns 100
+echo "   the direct engine"
+"$pool_bench" scale --port 27000 --instances 100 --conns 100 --engine direct
+echo "   the SwiftNIO engine"
+"$pool_bench" scale --port 27000 --instances 100 --conns 100 --engine nio
 kill $serve; wait $serve 2>/dev/null || true
 trap - EXIT
 

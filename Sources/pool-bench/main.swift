@@ -1,7 +1,7 @@
 // make perf: the pool's own cost, and its scale.
 //   pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S]   (defaults from REF_* as compare.sh sets)
 //       one event loop, one instance, C connections with one request in flight each; prints rps=N
-//   pool-bench scale --port P --instances K --conns C
+//   pool-bench scale --port P --instances K --conns C [--engine nio|direct]
 //       C connections to each of K consecutive ports (serve --port P --instances K); prints RSS per connection
 import Foundation
 import MindAlphaBench
@@ -114,9 +114,10 @@ case "scale":
     let limit = FileLimit.raise(to: needed)
     if limit < needed { fail("open-file limit \(limit) is below the \(needed) needed; raise it with ulimit -n") }
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let direct = CommandLine.arguments.contains("direct")
     let configuration = PoolConfiguration(
         source: .fixed(instances(port: port, count: count)), maxConnectionsPerInstance: conns,
-        connectTimeout: .seconds(10))
+        connectTimeout: .seconds(10), engine: direct ? .direct(threads: 1) : .nio)
     let before = rssKiB()
     let pool: ConnectionPool
     do { pool = try await ConnectionPool.start(configuration, eventLoopGroup: group) } catch { fail("\(error)") }

@@ -204,19 +204,22 @@ import Testing
     @Test(arguments: PoolFixtures.engines) func requestsWaitFirstComeFirstServedForABusyConnectionUpToTheirDeadline(_ engine: PoolEngine) async throws {
         let server = try await F.server(latency: .milliseconds(30)...(.milliseconds(30)))
         let pool = try await F.pool(engine, [F.instance(F.port(server))], connections: 1, inFlight: 1)
-        let order = Completions()
+        // The order the pool finished them in: each one's answer came `latency` after its send. (Not the order the
+        // tasks resumed in: on a loaded machine two resumptions 30 ms apart may run at once on two threads.)
+        let answered = Answers()
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for i in 0..<5 {
                 tasks.addTask {
-                    _ = try await pool.send(ByteBuffer(string: "\(i)"), timeout: .seconds(5))
-                    order.append(i)
+                    let sent = ContinuousClock.now
+                    let response = try await pool.send(ByteBuffer(string: "\(i)"), timeout: .seconds(5))
+                    answered.add(i, at: sent + response.latency)
                 }
                 // Queue them in a known order.
                 try await F.eventually(pool) { $0.totals.sent + $0.instances[0].waiting == i + 1 }
             }
             try await tasks.waitForAll()
         }
-        #expect(order.all == [0, 1, 2, 3, 4])
+        #expect(answered.inOrder == [0, 1, 2, 3, 4])
         await pool.shutdown()
         try await server.shutdown()
 
@@ -314,9 +317,9 @@ import Testing
     }
 }
 
-/// The order in which requests completed.
-final class Completions: Sendable {
-    private let values = Mutex<[Int]>([])
-    func append(_ v: Int) { values.withLock { $0.append(v) } }
-    var all: [Int] { values.withLock { $0 } }
+/// Requests by when they were answered.
+final class Answers: Sendable {
+    private let values = Mutex<[(Int, ContinuousClock.Instant)]>([])
+    func add(_ i: Int, at instant: ContinuousClock.Instant) { values.withLock { $0.append((i, instant)) } }
+    var inOrder: [Int] { values.withLock { $0.sorted { $0.1 < $1.1 }.map(\.0) } }
 }
