@@ -10,7 +10,7 @@ import Synchronization
 /// One thread of the pool's direct engine: it owns its connections and waits for all of them, its wake-up and its
 /// timers in one `epoll_wait`. Per ready connection it reads what is there into the connection's one input buffer and
 /// cuts the answers from it in place; each answer finishes its request in the pool, whose next request is written
-/// into that (or another) connection's output buffer; every buffer written to is sent once per wake-up. No
+/// into that (or another) connection's output buffer and sent at once. No
 /// event-loop hop, pipeline or allocation per request; the pool's decisions stay with its state machine.
 ///
 /// Everything but ``execute(_:)``, ``inLoop`` and ``stop()`` runs on the loop's own thread.
@@ -44,8 +44,10 @@ final class DirectClientLoop: @unchecked Sendable {
     private var freeSlots: [Int] = []
     private var generations: UInt64 = 0
     private var timers = TimerHeap<Timer>()
-    /// Connections with output to send at the end of this wake-up.
+    /// Connections with output to send once the burst of requests handed over is written.
     private var dirty: [Int] = []
+    /// Writing a burst of requests handed over from other threads: connections send once it is all written.
+    private(set) var coalescing = false
     let allocator = ByteBufferAllocator()
 
     init(name: String) {
@@ -112,7 +114,6 @@ final class DirectClientLoop: @unchecked Sendable {
             for i in 0..<max(0, Int(n)) { handle(tag: tags[i], events: events[i]) }
             runJobs()
             fireTimers()
-            flushDirty()
         }
         runJobs()
         for case let c? in connections { c.fail(.shuttingDown, byPool: true) }
@@ -147,8 +148,11 @@ final class DirectClientLoop: @unchecked Sendable {
                 swap(&sends, &sendsRunning)
             }
             if jobsRunning.isEmpty, sendsRunning.isEmpty { return }
+            coalescing = true
             for (connection, request, leased) in sendsRunning { connection.send(request, leased: leased) }
+            coalescing = false
             sendsRunning.removeAll(keepingCapacity: true)
+            flushDirty()
             for job in jobsRunning { job() }
             jobsRunning.removeAll(keepingCapacity: true)
         }

@@ -6,7 +6,7 @@ import NIOCore
 
 /// One connection of the direct engine, owned by one ``DirectClientLoop`` and touched only on its thread: a
 /// non-blocking socket, one input buffer that answers are cut from in place, one output buffer that requests are
-/// appended to and sent once per wake-up, and its requests (``ConnectionRequests``, as the SwiftNIO engine has them).
+/// appended to and sent at once (or, for a burst handed over from other threads, once per burst), and its requests (``ConnectionRequests``, as the SwiftNIO engine has them).
 final class DirectConnection {
     enum State { case connecting, open, closed }
 
@@ -194,9 +194,18 @@ final class DirectConnection {
             loop.arm(.requests(slot: slot, generation: generation), at: deadline)
         }
         output.writeRequestFrame(requestID: request.id, body: request.body)
-        if !dirty, !writing {
-            dirty = true
-            loop.markDirty(slot)
+        guard !writing else { return }  // EPOLLOUT sends it
+        if loop.coalescing {
+            // Requests handed over from other threads come in bursts: one send for each connection's share.
+            if !dirty {
+                dirty = true
+                loop.markDirty(slot)
+            }
+        } else {
+            // At once, as C's epoll client does: the instance starts on it while the loop reads the next answers
+            // (held back to the end of the wake-up, the requests would reach it in one burst, and it would wait
+            // idle for that burst while this loop waits idle for the answers).
+            flush()
         }
     }
 
