@@ -34,19 +34,36 @@ listening() {
 }
 rps() { grep -oE '"?rps"?[=:] *[0-9.]+' | head -1 | grep -oE '[0-9.]+$'; }
 refclient() { taskset -c 1 "$bin/refclient" -p "$REF_PORT" -c "$C" -d "$D" -w 0.5 -P "$P" | rps; }
-refs=(); cmds=()
+refs=(); cmds=(); ref_steal=(); cmd_steal=()
+# Steal: the share of cpu0 and cpu1 the hypervisor gave to others during a round (/proc/stat, 100 ticks a second).
+# A round with much of it measured the host, not the program; the figures say so rather than hide it.
+steal() { awk '/^cpu[01] /{s+=$9} END {print s; }' /proc/stat; echo " $(date +%s.%N)"; }
+steal_since() {
+  read -r t0 w0 <<<"$(echo $1)"
+  read -r t1 w1 <<<"$(echo $(steal))"
+  awk -v a="$t0" -v b="$t1" -v x="$w0" -v y="$w1" 'BEGIN { printf "%.0f", 100 * (b - a) / (200 * (y - x)) }'
+}
 if [ "$mode" = client ]; then
   taskset -c 0 "$bin/refserver" -p "$REF_PORT" -b 64 >/dev/null 2>&1 & srv=$!
   listening
-  for _ in $(seq "$N"); do refs+=("$(refclient)"); cmds+=("$(taskset -c 1 "$@" | rps)"); done
+  for _ in $(seq "$N"); do
+    s=$(steal); refs+=("$(refclient)"); ref_steal+=("$(steal_since "$s")")
+    s=$(steal); cmds+=("$(taskset -c 1 "$@" | rps)"); cmd_steal+=("$(steal_since "$s")")
+  done
 else
   for _ in $(seq "$N"); do
-    taskset -c 0 "$bin/refserver" -p "$REF_PORT" -b 64 >/dev/null 2>&1 & srv=$!; listening; refs+=("$(refclient)"); stop
-    taskset -c 0 "$@" >/dev/null 2>&1 & srv=$!; listening; cmds+=("$(refclient)"); stop
+    taskset -c 0 "$bin/refserver" -p "$REF_PORT" -b 64 >/dev/null 2>&1 & srv=$!; listening
+    s=$(steal); refs+=("$(refclient)"); ref_steal+=("$(steal_since "$s")"); stop
+    taskset -c 0 "$@" >/dev/null 2>&1 & srv=$!; listening
+    s=$(steal); cmds+=("$(refclient)"); cmd_steal+=("$(steal_since "$s")"); stop
   done
 fi
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 r=$(median "${refs[@]}"); m=$(median "${cmds[@]}")
 echo "reference rps: ${refs[*]} (median $r)"
 echo "command   rps: ${cmds[*]} (median $m)"
+echo "steal %: reference ${ref_steal[*]}, command ${cmd_steal[*]}"
+for x in "${ref_steal[@]}" "${cmd_steal[@]}"; do
+  if [ "$x" -ge 10 ]; then echo "compare.sh: the host took >= 10 % of the CPUs during some rounds (steal): this run's figures are unreliable" >&2; break; fi
+done
 awk -v m="$m" -v r="$r" 'BEGIN { printf "ratio=%.3f\n", m / r }'
