@@ -125,6 +125,45 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.contains("is not a bench --json report"))
     }
 
+    @Test func bothEnginesAndTwoDirectThreadsCarryTheSameLoadWithNothingLost() async throws {
+        let (server, ports) = try await Self.serve(2)
+        defer { server.terminate() }
+        let targets = zip(ports, [100, 300]).flatMap { ["--target", "127.0.0.1:\($0)@\($1)"] }
+        for engine in [["--engine", "nio"], ["--engine", "direct", "--threads", "2"]] {
+            let result = try await Tool.run(["bench", "--conns", "3", "--requests", "4000", "--json"] + engine + targets)
+            let report = try Self.report(result)
+            #expect(report.requests == 4000 && report.ok == 4000 && report.errors.isEmpty, "\(engine): \(report.errors)")
+            #expect(report.connections?.open == 6 && report.connections?.failed == 0, "\(engine)")
+            for row in report.instances { #expect(abs(row.observedShare - row.expectedShare) <= 0.02, "\(engine) \(row.address)") }
+        }
+        // The two threads share the connections: each carries load (its CPU time grows) while the run goes on.
+        let bench = try Tool.start(["bench", "--conns", "3", "--duration", "3s", "--engine", "direct", "--threads", "2", "--json"] + targets)
+        let pid = bench.process.processIdentifier
+        func loopTicks() -> [String: Int] {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            var ticks: [String: Int] = [:]
+            for task in tasks {
+                guard let comm = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8),
+                      comm.hasPrefix("pool-direct-"),
+                      let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { continue }
+                // utime and stime: the 14th and 15th fields, the 12th and 13th after the name's ")".
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                ticks[comm.trimmingCharacters(in: .whitespacesAndNewlines)] = Int(fields[11])! + Int(fields[12])!
+            }
+            return ticks
+        }
+        var ticks: [String: Int] = [:]
+        for _ in 0..<250 where bench.process.isRunning {
+            ticks = loopTicks()
+            if ticks.count == 2, ticks.values.allSatisfy({ $0 >= 2 }) { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(ticks.keys.sorted() == ["pool-direct-0", "pool-direct-1"] && ticks.values.allSatisfy { $0 >= 2 }, "\(ticks)")
+        try await bench.wait(timeout: 30)
+        #expect(bench.process.terminationStatus == 0, "\(bench.stderr)")
+    }
+
     @Test func anInstanceKilledMidRunIsReportedAndTheRunCompletes() async throws {
         let (steady, steadyPorts) = try await Self.serve(1)
         let (doomed, doomedPorts) = try await Self.serve(1)
