@@ -151,7 +151,8 @@ public final class LoadEngine: ResponseSink {
         case let .closed(concurrency):
             for chain in 0..<concurrency { sendClosed(chain: UInt64(chain), now: .now()) }
         case .open:
-            loop.execute { [self] in tick() }
+            // On the thread that carries the connections, where what it submits goes out without a hop.
+            pool.run(every: { [self] in tick() })
         }
     }
 
@@ -298,15 +299,15 @@ public final class LoadEngine: ResponseSink {
         }
     }
 
-    /// Open loop: sends what is due, then sleeps until the next request is due (at least 50 µs, so a high rate costs
-    /// one timer per batch), or 1 ms while the in-flight limit holds sends back (completions send them meanwhile).
-    private func tick() {
-        guard !isClosed, let schedule else { return }
+    /// Open loop: sends what is due; returns when to come back: when the next request is due (at least 50 µs on, so a
+    /// high rate costs one timer per batch), or in 1 ms while the in-flight limit holds sends back (completions send
+    /// them meanwhile); `nil` once the plan is all sent or the window closed.
+    private func tick() -> NIODeadline? {
+        guard !isClosed, let schedule else { return nil }
         let now = NIODeadline.now()
         let blocked = pump(now: now)
-        guard let next = nextIndex else { return }
-        let at = blocked ? now + .milliseconds(1) : max(schedule.due(next), now + .microseconds(50))
-        loop.scheduleTask(deadline: at) { [self] in tick() }
+        guard let next = nextIndex else { return nil }
+        return blocked ? now + .milliseconds(1) : max(schedule.due(next), now + .microseconds(50))
     }
 
     // MARK: results

@@ -20,6 +20,8 @@ final class DirectClientLoop: @unchecked Sendable {
         case requests(slot: Int, generation: UInt64)
         /// A connect's timeout.
         case connect(slot: Int, generation: UInt64)
+        /// A ticker of ``run(every:)``.
+        case ticker(Int)
     }
 
     static let wakeTag: UInt64 = 1 << 63
@@ -44,6 +46,7 @@ final class DirectClientLoop: @unchecked Sendable {
     private var freeSlots: [Int] = []
     private var generations: UInt64 = 0
     private var timers = TimerHeap<Timer>()
+    private var tickers: [() -> NIODeadline?] = []
     /// Connections with output to send once the burst of requests handed over is written.
     private var dirty: [Int] = []
     /// Writing a burst of requests handed over from other threads: connections send once it is all written.
@@ -167,8 +170,27 @@ final class DirectClientLoop: @unchecked Sendable {
                 if let c = connection(slot, generation) { c.timerFired(deadline, now: now) }
             case let .connect(slot, generation):
                 if let c = connection(slot, generation) { c.connectTimedOut() }
+            case let .ticker(index):
+                tick(index)
             }
         }
+    }
+
+    /// Calls `tick` on the loop's thread at once, then whenever the deadline it returns comes, until it returns
+    /// `nil`. What it sends in one call goes out in one send per connection.
+    func run(every tick: @escaping () -> NIODeadline?) {
+        execute { [self] in
+            tickers.append(tick)
+            self.tick(tickers.count - 1)
+        }
+    }
+
+    private func tick(_ index: Int) {
+        coalescing = true
+        let next = tickers[index]()
+        coalescing = false
+        flushDirty()
+        if let next { timers.push(next, .ticker(index)) }
     }
 
     private func connection(_ slot: Int, _ generation: UInt64) -> DirectConnection? {

@@ -180,6 +180,11 @@ public final class ConnectionPool: Sendable {
         }
     }
 
+    /// Calls `tick` at once, then whenever the deadline it returns comes, until it returns `nil` — on the thread that
+    /// carries the connections (the direct engine's first loop; an event loop of the group on SwiftNIO), so that
+    /// what it submits goes out without a hop between threads. What an open loop's clock runs on.
+    public func run(every tick: @escaping @Sendable () -> NIODeadline?) { core.run(every: tick) }
+
     // MARK: statistics and shutdown
 
     /// Per instance: connections open, idle, busy and connecting, requests in flight and waiting, counters, ejection.

@@ -299,6 +299,22 @@ final class PoolCore: Sendable {
         return SocketErrorText.describe(error)
     }
 
+    /// See ``ConnectionPool/run(every:)``.
+    func run(every tick: @escaping @Sendable () -> NIODeadline?) {
+        #if os(Linux)
+        if let direct {
+            direct.loops[0].run(every: tick)
+            return
+        }
+        #endif
+        let loop = group.next()
+        @Sendable func step() {
+            guard let next = tick() else { return }
+            loop.scheduleTask(deadline: next) { step() }
+        }
+        loop.execute { step() }
+    }
+
     // MARK: discovery
 
     func update(_ instances: [Instance]) {
