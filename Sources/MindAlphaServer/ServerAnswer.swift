@@ -9,8 +9,8 @@ enum ServerAnswer {
         if injectError {
             let response = Response(tensor: .init(scores: []), debugInfo: "injected error (serve --error-rate)")
             write(response, id: id, into: &buffer)
-        } else if mayBeFlatBuffer(frame.body), let request = try? Request(flatBuffer: frame.body) {
-            write(ReferenceScorer.response(to: request), id: id, into: &buffer)
+        } else if mayBeFlatBuffer(frame.body), let response = try? ReferenceScorer.response(toFlatBuffer: frame.body) {
+            write(response, id: id, into: &buffer)
         } else {
             buffer.writeResponseFrame(requestID: id, body: plainBody)
         }

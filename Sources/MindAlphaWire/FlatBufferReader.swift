@@ -27,7 +27,8 @@ public struct FlatBufferReader {
         self.budget = buffer.readableBytes
     }
 
-    func integer<T: FixedWidthInteger>(at position: Int, as: T.Type = T.self) throws(FlatBufferError) -> T {
+    /// The little-endian integer at `position`.
+    public func integer<T: FixedWidthInteger>(at position: Int, as: T.Type = T.self) throws(FlatBufferError) -> T {
         guard position >= 0, position <= count - MemoryLayout<T>.size,
               let v = buffer.getInteger(at: base + position, endianness: .little, as: T.self)
         else {
@@ -140,10 +141,18 @@ public struct FlatBufferReader {
     /// The string at `position`; invalid UTF-8 is an error.
     public mutating func string(at position: Int) throws(FlatBufferError) -> String {
         let (n, start) = try vector(at: position, elementSize: 1)
-        guard let bytes = buffer.getBytes(at: base + start, length: n),
-              let s = String(validating: bytes, as: UTF8.self)
-        else { throw .invalidUTF8(position: position) }
+        let s = buffer.withUnsafeReadableBytes { bytes in
+            String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + n)]), as: UTF8.self)
+        }
+        guard let s else { throw .invalidUTF8(position: position) }
         return s
+    }
+
+    /// Checks a vector of strings as ``strings(_:slot:)`` reads it (the same errors, the same work), keeping none.
+    public mutating func validateStrings(_ table: Table, slot: Int) throws(FlatBufferError) {
+        guard let at = try reference(table, slot: slot) else { return }
+        let (n, start) = try vector(at: at, elementSize: 4)
+        for i in 0..<n { _ = try string(at: try indirect(start + 4 * i)) }
     }
 
     /// A string field, or `nil` when absent.

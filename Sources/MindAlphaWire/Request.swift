@@ -56,7 +56,9 @@ public struct IndexBatch: Hashable, Sendable {
         if level == 0 {
             r = 0
         } else if levels > 0, level < Int(clamping: levels) - 1 {
-            var k = Int(clamping: levels) - 1
+            // Levels past the tree have no index to follow: start at the tree's last (a `levels` of 2^64 − 1 read
+            // from a damaged request would otherwise be counted down one by one).
+            var k = min(Int(clamping: levels), lastLevelIndexTree.count) - 1
             while k > level {
                 if lastLevelIndexTree.indices.contains(k), !lastLevelIndexTree[k].isEmpty {
                     guard lastLevelIndexTree[k].indices.contains(r) else { return nil }

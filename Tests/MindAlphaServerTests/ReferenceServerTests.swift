@@ -343,8 +343,53 @@ import TestSupport
         #expect(ReferenceScorer.scores(for: b.build(), model: "other") != scores)
     }
 
-    @Test func scorerBoundsRowsByTheCellsSent() {
+    @Test func scoringTheBufferInPlaceAnswersAsDecodingItWouldWhateverTheBytes() throws {
+        // Requests of every shape the protocol allows (levels, trees, empty and absent cells, several batches)…
+        var random = SystemRandomNumberGenerator()
+        var requests: [Request] = []
+        for n in 0..<200 {
+            let levels = UInt64.random(in: 0...4, using: &random)
+            var batches: [IndexBatch] = []
+            for _ in 0..<(n % 7 == 0 ? 0 : Int.random(in: 1...2, using: &random)) {
+                let columns = (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                    IndexBatch.Column(level: UInt64.random(in: 0...levels, using: &random), cells: (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                        (0..<Int.random(in: 0...3, using: &random)).map { _ in UInt64.random(in: 0...UInt64.max, using: &random) }
+                    })
+                }
+                let tree = (0..<Int(levels)).map { _ in (0..<Int.random(in: 0...4, using: &random)).map { _ in UInt64.random(in: 0...5, using: &random) } }
+                batches.append(IndexBatch(rows: UInt64.random(in: 0...6, using: &random), levels: levels,
+                                          names: columns.indices.map { "c\($0)" }, columns: columns, lastLevelIndexTree: tree))
+            }
+            requests.append(Request(algoName: "m\(n % 3)", indexBatches: batches))
+        }
+        func decoded(_ bytes: [UInt8]) -> Response? {
+            (try? Request(flatBuffer: bytes)).map { ReferenceScorer.response(to: $0) }
+        }
+        func inPlace(_ bytes: [UInt8]) -> Response? { try? ReferenceScorer.response(toFlatBuffer: ByteBuffer(bytes: bytes)) }
+        var mutated = 0
+        for request in requests {
+            let bytes = request.flatBuffer()
+            #expect(inPlace(bytes) == decoded(bytes) && inPlace(bytes) != nil)
+            // …and the same bytes damaged: both refuse them, or both score them alike.
+            for _ in 0..<20 {
+                var bad = bytes
+                for _ in 0..<Int.random(in: 1...3, using: &random) {
+                    bad[Int.random(in: 0..<bad.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                }
+                if decoded(bad) == nil { mutated += 1 }
+                #expect(inPlace(bad) == decoded(bad), "\(bad)")
+            }
+        }
+        #expect(mutated > 100)  // the damage reached the checks
+    }
+
+    @Test func scorerBoundsRowsByTheCellsSent() throws {
         let batch = IndexBatch(rows: .max, levels: 3, names: ["a"], columns: [.init(level: 2, cells: [[1], [2]])], lastLevelIndexTree: [[], [], [0, 0]])
         #expect(ReferenceScorer.scores(for: batch, model: "m").count == 2)
+        // A damaged level count (2^64 − 1) costs what the tree sent, not a countdown from it (it hung the server).
+        let huge = IndexBatch(rows: 1, levels: .max, names: ["a"], columns: [.init(level: 1, cells: [[1]])], lastLevelIndexTree: [[0]])
+        #expect(ReferenceScorer.scores(for: huge, model: "m").count == 1)
+        let bytes = Request(algoName: "m", indexBatches: [huge]).flatBuffer()
+        #expect(try ReferenceScorer.response(toFlatBuffer: ByteBuffer(bytes: bytes)).tensor?.scores.count == 1)
     }
 }
