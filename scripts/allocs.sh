@@ -29,7 +29,14 @@ for n in 100000 300000; do
   counted taskset -c 1 "$bin" bench --target 127.0.0.1:$port --conns 30 --requests $n --json > /dev/null
   a+=("$(allocations)"); r+=("$n")
 done
-echo "bench closed loop (30 connections, 64-byte bodies): $(per "${a[0]}" "${a[1]}" "${r[0]}" "${r[1]}") per request (${a[0]} for ${r[0]}, ${a[1]} for ${r[1]})"
+echo "bench closed loop (30 connections, 64-byte bodies), the whole process: $(per "${a[0]}" "${a[1]}" "${r[0]}" "${r[1]}") per request (${a[0]} for ${r[0]}, ${a[1]} for ${r[1]}; the report grows with the run)"
+# The engine's own thread: every request's path (read, match, record, pick, write), without the report.
+a=()
+for n in 100000 300000; do
+  MALLOC_COUNT_THREAD=pool-direct- counted taskset -c 1 "$bin" bench --target 127.0.0.1:$port --conns 30 --requests $n --json > /dev/null
+  a+=("$(allocations)")
+done
+echo "bench closed loop, the direct engine's thread: $(per "${a[0]}" "${a[1]}" "${r[0]}" "${r[1]}") per request (${a[0]} for ${r[0]}, ${a[1]} for ${r[1]}: connects and once a second)"
 a=(); r=()
 for s in 2 5; do
   out=$(REF_PORT=$port REF_CONNS=30 REF_PAYLOAD=64 REF_SECONDS=$s counted taskset -c 1 "$pool_bench" closed-loop)

@@ -404,6 +404,9 @@ public final class LoadEngine: ResponseSink {
 
     /// Ends recording and builds the result (once), then wakes the waiters.
     private func seal() {
+        // On the engine's own event loop: the result (histograms, the timeline's buckets) is not built on the thread
+        // that carried the last answer, whose other connections would wait meanwhile.
+        guard loop.inEventLoop else { return loop.execute { [self] in seal() } }
         guard let ending = ending.withLockedValue({ $0 }), !done.isFired else { return }
         let stats = pool.statistics()
         let events = pool.events()

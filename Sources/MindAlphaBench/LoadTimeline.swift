@@ -35,7 +35,12 @@ struct LoadTimeline: Sendable {
         var p50: UInt64 = 0
         var p99: UInt64 = 0
         /// The second's latency histogram (`[value_ns, count]`, 2 significant digits), for merging runs later.
-        var buckets: [[UInt64]] = []
+        var buckets: [[UInt64]] {
+            stride(from: 0, to: flatBuckets.count - 1, by: 2).map { [flatBuckets[$0], flatBuckets[$0 + 1]] }
+        }
+        /// ``buckets`` as they are kept while the run goes on: value, count, value, count… (one array a second, where
+        /// an array per bucket was some 600 allocations a second on the engine's thread).
+        var flatBuckets: [UInt64] = []
         /// By the recorder's instance slot; `nil` where the instance finished nothing that second.
         var instances: [InstanceSecond?] = []
     }
@@ -122,7 +127,12 @@ struct LoadTimeline: Sendable {
         if histogram.totalCount > 0 {
             seconds[s].p50 = histogram.valueAtPercentile(50)
             seconds[s].p99 = histogram.valueAtPercentile(99)
-            seconds[s].buckets = histogram.recordedValues().map { [$0.value, $0.count] }
+            var flat: [UInt64] = []
+            for bucket in histogram.recordedValues() {
+                flat.append(bucket.value)
+                flat.append(bucket.count)
+            }
+            seconds[s].flatBuckets = flat
             histogram.reset()
         }
         for slot in touched {
