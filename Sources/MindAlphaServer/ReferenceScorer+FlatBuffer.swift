@@ -39,8 +39,14 @@ extension ReferenceScorer {
         var columnLevels: [UInt64] = []
         /// `cellStart[c]` is column c's first entry in `cells`; `cellStart[columns]` the end.
         var cellStart: [Int] = [0]
-        var cells: [(start: Int, count: Int)] = []
-        var tree: [(start: Int, count: Int)] = []
+        var cells: [Span] = []
+        var tree: [Span] = []
+
+        /// A vector in the buffer (a struct, not a tuple: an array of tuples looks its type up at run time).
+        struct Span {
+            var start: Int
+            var count: Int
+        }
 
         /// Reads what `Request(flatBuffer:)` reads of a batch, in its order (the work budget is spent alike).
         init(_ t: FlatBufferReader.Table, reader r: inout FlatBufferReader) throws(FlatBufferError) {
@@ -48,24 +54,24 @@ extension ReferenceScorer {
                 for cell in try r.tables(c, slot: Slot.Column.cells) {
                     if let at = try r.reference(cell, slot: Slot.Cell.hashCodes) {
                         let (n, start) = try r.vector(at: at, elementSize: 8)
-                        cells.append((start, n))
+                        cells.append(Span(start: start, count: n))
                     } else {
-                        cells.append((-1, 0))
+                        cells.append(Span(start: -1, count: 0))
                     }
                 }
                 cellStart.append(cells.count)
-                columnLevels.append(try r.scalar(c, slot: Slot.Column.level, as: UInt64.self))
+                columnLevels.append(try r.uint64(c, slot: Slot.Column.level))
             }
             for level in try r.tables(t, slot: Slot.IndexBatch.tree) {
                 if let at = try r.reference(level, slot: Slot.LevelIndex.indexs) {
                     let (n, start) = try r.vector(at: at, elementSize: 8)
-                    tree.append((start, n))
+                    tree.append(Span(start: start, count: n))
                 } else {
-                    tree.append((-1, 0))
+                    tree.append(Span(start: -1, count: 0))
                 }
             }
-            rows = try r.scalar(t, slot: Slot.IndexBatch.rows, as: UInt64.self)
-            levels = try r.scalar(t, slot: Slot.IndexBatch.levels, as: UInt64.self)
+            rows = try r.uint64(t, slot: Slot.IndexBatch.rows)
+            levels = try r.uint64(t, slot: Slot.IndexBatch.levels)
             try r.validateStrings(t, slot: Slot.IndexBatch.names)
         }
 
@@ -80,14 +86,14 @@ extension ReferenceScorer {
                 for column in columnLevels.indices {
                     h = mix(h ^ UInt64(column))
                     guard let cell = try self.cell(row: row, column: column, reader: r), cell.start >= 0 else { continue }
-                    for i in 0..<cell.count { h = mix(h ^ (try r.integer(at: cell.start + 8 * i, as: UInt64.self))) }
+                    for i in 0..<cell.count { h = mix(h ^ (try r.uint64(at: cell.start + 8 * i))) }
                 }
                 scores.append(Float(h >> 40) * 0x1p-24)
             }
         }
 
         /// `IndexBatch.cell(row:column:)`, over the buffer.
-        private func cell(row: Int, column: Int, reader r: FlatBufferReader) throws(FlatBufferError) -> (start: Int, count: Int)? {
+        private func cell(row: Int, column: Int, reader r: FlatBufferReader) throws(FlatBufferError) -> Span? {
             let level = Int(clamping: columnLevels[column])
             var row = row
             if level == 0 {
@@ -97,7 +103,7 @@ extension ReferenceScorer {
                 while k > level {
                     if k < tree.count, tree[k].count > 0 {
                         guard row < tree[k].count else { return nil }
-                        row = Int(clamping: try r.integer(at: tree[k].start + 8 * row, as: UInt64.self))
+                        row = Int(clamping: try r.uint64(at: tree[k].start + 8 * row))
                     }
                     k -= 1
                 }

@@ -27,8 +27,14 @@ public struct FlatBufferReader {
         self.budget = buffer.readableBytes
     }
 
-    /// The little-endian integer at `position`.
-    public func integer<T: FixedWidthInteger>(at position: Int, as: T.Type = T.self) throws(FlatBufferError) -> T {
+    /// The little-endian `UInt64` at `position`: ``integer(at:as:)`` for callers in other modules, where the generic
+    /// one would not be specialised (a call through its witness tables per element).
+    public func uint64(at position: Int) throws(FlatBufferError) -> UInt64 { try integer(at: position, as: UInt64.self) }
+
+    /// A `UInt64` scalar field (absent: 0), as ``uint64(at:)`` is to ``integer(at:as:)``.
+    public func uint64(_ table: Table, slot: Int) throws(FlatBufferError) -> UInt64 { try scalar(table, slot: slot, as: UInt64.self) }
+
+    func integer<T: FixedWidthInteger>(at position: Int, as: T.Type = T.self) throws(FlatBufferError) -> T {
         guard position >= 0, position <= count - MemoryLayout<T>.size,
               let v = buffer.getInteger(at: base + position, endianness: .little, as: T.self)
         else {
