@@ -121,9 +121,12 @@ final class DirectClientLoop: @unchecked Sendable {
         runJobs()
         for case let c? in connections { c.fail(.shuttingDown, byPool: true) }
         runJobs()
-        Glibc.close(wake)
         Glibc.close(epoll)
     }
+
+    /// The eventfd closes only once nothing can poke it any more: a job handed over after the loop ended must not
+    /// write to a descriptor number the process has given to another file since.
+    deinit { Glibc.close(wake) }
 
     /// Until the next timer (rounded up to the millisecond), at once when jobs are waiting, else indefinitely.
     private func waitTimeout() -> Int32 {
