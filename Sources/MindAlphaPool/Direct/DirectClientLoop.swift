@@ -42,7 +42,7 @@ final class DirectClientLoop: @unchecked Sendable {
     let finished = Latch()
 
     // The loop's own, below.
-    private(set) var connections: [DirectConnection?] = []
+    private var connections: [DirectConnection?] = []
     private var freeSlots: [Int] = []
     private var generations: UInt64 = 0
     private var timers = TimerHeap<Timer>()

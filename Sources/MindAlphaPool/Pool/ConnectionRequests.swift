@@ -40,8 +40,6 @@ final class ConnectionRequests {
         self.address = address
     }
 
-    var isEmpty: Bool { table.isEmpty }
-
     /// A request written on the connection. Returns the deadline to arm the owner's timer for, when it is earlier
     /// than the one armed (the owner then arms it, replacing the old one).
     func add(_ request: PoolRequest, leased: Bool) -> NIODeadline? {

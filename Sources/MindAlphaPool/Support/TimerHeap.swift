@@ -5,9 +5,6 @@ import NIOCore
 struct TimerHeap<Job> {
     private var items: [(deadline: NIODeadline, job: Job)] = []
 
-    var isEmpty: Bool { items.isEmpty }
-    var count: Int { items.count }
-
     /// The earliest deadline, if any.
     var next: NIODeadline? { items.first?.deadline }
 
