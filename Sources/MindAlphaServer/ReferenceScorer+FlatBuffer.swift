@@ -1,14 +1,7 @@
 import MindAlphaWire
 import NIOCore
 
-// Slots (docs/protocol.md §5.2), as `Request+FlatBuffers.swift` reads them.
-private enum Slot {
-    enum Cell { static let hashCodes = 0 }
-    enum Column { static let level = 0, cells = 1 }
-    enum LevelIndex { static let indexs = 0 }
-    enum IndexBatch { static let rows = 0, levels = 1, names = 2, columns = 3, tree = 4 }
-    enum Request { static let algoName = 0, indexBatchs = 1, version = 2 }
-}
+private typealias Slot = RequestSlot
 
 extension ReferenceScorer {
     /// The response to a `Request` FlatBuffer, scored where it lies: the same scores as
@@ -46,29 +39,34 @@ extension ReferenceScorer {
         struct Span {
             var start: Int
             var count: Int
+
+            init(start: Int, count: Int) {
+                self.start = start
+                self.count = count
+            }
+
+            /// A vector field of `UInt64`s, checked as `scalars(_:slot:as:)` checks it; absent: start -1, count 0.
+            init(_ table: FlatBufferReader.Table, slot: Int, reader r: inout FlatBufferReader) throws(FlatBufferError) {
+                guard let at = try r.reference(table, slot: slot) else {
+                    self.init(start: -1, count: 0)
+                    return
+                }
+                let (n, start) = try r.vector(at: at, elementSize: 8)
+                self.init(start: start, count: n)
+            }
         }
 
         /// Reads what `Request(flatBuffer:)` reads of a batch, in its order (the work budget is spent alike).
         init(_ t: FlatBufferReader.Table, reader r: inout FlatBufferReader) throws(FlatBufferError) {
             for c in try r.tables(t, slot: Slot.IndexBatch.columns) {
                 for cell in try r.tables(c, slot: Slot.Column.cells) {
-                    if let at = try r.reference(cell, slot: Slot.Cell.hashCodes) {
-                        let (n, start) = try r.vector(at: at, elementSize: 8)
-                        cells.append(Span(start: start, count: n))
-                    } else {
-                        cells.append(Span(start: -1, count: 0))
-                    }
+                    cells.append(try Span(cell, slot: Slot.Cell.hashCodes, reader: &r))
                 }
                 cellStart.append(cells.count)
                 columnLevels.append(try r.uint64(c, slot: Slot.Column.level))
             }
             for level in try r.tables(t, slot: Slot.IndexBatch.tree) {
-                if let at = try r.reference(level, slot: Slot.LevelIndex.indexs) {
-                    let (n, start) = try r.vector(at: at, elementSize: 8)
-                    tree.append(Span(start: start, count: n))
-                } else {
-                    tree.append(Span(start: -1, count: 0))
-                }
+                tree.append(try Span(level, slot: Slot.LevelIndex.indexs, reader: &r))
             }
             rows = try r.uint64(t, slot: Slot.IndexBatch.rows)
             levels = try r.uint64(t, slot: Slot.IndexBatch.levels)

@@ -1,12 +1,13 @@
 import NIOCore
 
-// Slots (docs/protocol.md §5.2): field order in the schema decides them.
-private enum Slot {
-    enum Cell { static let hashCodes = 0 }
-    enum Column { static let level = 0, cells = 1 }
-    enum LevelIndex { static let indexs = 0 }
-    enum IndexBatch { static let rows = 0, levels = 1, names = 2, columns = 3, tree = 4 }
-    enum Request { static let algoName = 0, indexBatchs = 1, version = 2 }
+/// The fields' slots of a `Request` FlatBuffer (docs/protocol.md §5.2): field order in the schema decides them.
+/// Shared with the reference server, which scores a request where it lies.
+package enum RequestSlot {
+    package enum Cell { package static let hashCodes = 0 }
+    package enum Column { package static let level = 0, cells = 1 }
+    package enum LevelIndex { package static let indexs = 0 }
+    package enum IndexBatch { package static let rows = 0, levels = 1, names = 2, columns = 3, tree = 4 }
+    package enum Request { package static let algoName = 0, indexBatchs = 1, version = 2 }
 }
 
 extension Request {
@@ -21,13 +22,13 @@ extension Request {
                 for cell in column.cells {
                     let codes = b.createVector(cell)
                     b.startTable(fieldCount: 1)
-                    b.add(codes, slot: Slot.Cell.hashCodes)
+                    b.add(codes, slot: RequestSlot.Cell.hashCodes)
                     cells.append(b.endTable())
                 }
                 let cellVector = b.createVector(cells)
                 b.startTable(fieldCount: 2)
-                b.add(cellVector, slot: Slot.Column.cells)
-                b.add(column.level, slot: Slot.Column.level)
+                b.add(cellVector, slot: RequestSlot.Column.cells)
+                b.add(column.level, slot: RequestSlot.Column.level)
                 columns.append(b.endTable())
             }
             let columnVector = b.createVector(columns)
@@ -37,25 +38,25 @@ extension Request {
             for entry in batch.lastLevelIndexTree {
                 let indexs = b.createVector(entry)
                 b.startTable(fieldCount: 1)
-                b.add(indexs, slot: Slot.LevelIndex.indexs)
+                b.add(indexs, slot: RequestSlot.LevelIndex.indexs)
                 levels.append(b.endTable())
             }
             let tree = b.createVector(levels)
             b.startTable(fieldCount: 5)
-            b.add(batch.rows, slot: Slot.IndexBatch.rows)
-            b.add(batch.levels, slot: Slot.IndexBatch.levels)
-            b.add(nameVector, slot: Slot.IndexBatch.names)
-            b.add(columnVector, slot: Slot.IndexBatch.columns)
-            b.add(tree, slot: Slot.IndexBatch.tree)
+            b.add(batch.rows, slot: RequestSlot.IndexBatch.rows)
+            b.add(batch.levels, slot: RequestSlot.IndexBatch.levels)
+            b.add(nameVector, slot: RequestSlot.IndexBatch.names)
+            b.add(columnVector, slot: RequestSlot.IndexBatch.columns)
+            b.add(tree, slot: RequestSlot.IndexBatch.tree)
             batches.append(b.endTable())
         }
         let batchVector = b.createVector(batches)
         let algo = b.createString(algoName)
         let version = b.createString(self.version)
         b.startTable(fieldCount: 3)
-        b.add(batchVector, slot: Slot.Request.indexBatchs)
-        b.add(algo, slot: Slot.Request.algoName)
-        b.add(version, slot: Slot.Request.version)
+        b.add(batchVector, slot: RequestSlot.Request.indexBatchs)
+        b.add(algo, slot: RequestSlot.Request.algoName)
+        b.add(version, slot: RequestSlot.Request.version)
         let root = b.endTable()
         return b.finish(root: root)
     }
@@ -65,30 +66,30 @@ extension Request {
         var r = FlatBufferReader(buffer)
         let root = try r.root()
         var batches: [IndexBatch] = []
-        for t in try r.tables(root, slot: Slot.Request.indexBatchs) {
+        for t in try r.tables(root, slot: RequestSlot.Request.indexBatchs) {
             var columns: [IndexBatch.Column] = []
-            for c in try r.tables(t, slot: Slot.IndexBatch.columns) {
+            for c in try r.tables(t, slot: RequestSlot.IndexBatch.columns) {
                 var cells: [[UInt64]] = []
-                for cell in try r.tables(c, slot: Slot.Column.cells) {
-                    cells.append(try r.scalars(cell, slot: Slot.Cell.hashCodes, as: UInt64.self))
+                for cell in try r.tables(c, slot: RequestSlot.Column.cells) {
+                    cells.append(try r.scalars(cell, slot: RequestSlot.Cell.hashCodes, as: UInt64.self))
                 }
-                columns.append(.init(level: try r.scalar(c, slot: Slot.Column.level, as: UInt64.self), cells: cells))
+                columns.append(.init(level: try r.scalar(c, slot: RequestSlot.Column.level, as: UInt64.self), cells: cells))
             }
             var tree: [[UInt64]] = []
-            for level in try r.tables(t, slot: Slot.IndexBatch.tree) {
-                tree.append(try r.scalars(level, slot: Slot.LevelIndex.indexs, as: UInt64.self))
+            for level in try r.tables(t, slot: RequestSlot.IndexBatch.tree) {
+                tree.append(try r.scalars(level, slot: RequestSlot.LevelIndex.indexs, as: UInt64.self))
             }
             batches.append(IndexBatch(
-                rows: try r.scalar(t, slot: Slot.IndexBatch.rows, as: UInt64.self),
-                levels: try r.scalar(t, slot: Slot.IndexBatch.levels, as: UInt64.self),
-                names: try r.strings(t, slot: Slot.IndexBatch.names),
+                rows: try r.scalar(t, slot: RequestSlot.IndexBatch.rows, as: UInt64.self),
+                levels: try r.scalar(t, slot: RequestSlot.IndexBatch.levels, as: UInt64.self),
+                names: try r.strings(t, slot: RequestSlot.IndexBatch.names),
                 columns: columns,
                 lastLevelIndexTree: tree))
         }
         self.init(
-            algoName: try r.string(root, slot: Slot.Request.algoName) ?? "",
+            algoName: try r.string(root, slot: RequestSlot.Request.algoName) ?? "",
             indexBatches: batches,
-            version: try r.string(root, slot: Slot.Request.version) ?? "")
+            version: try r.string(root, slot: RequestSlot.Request.version) ?? "")
     }
 
     /// Reads a `Request` FlatBuffer from bytes.

@@ -163,12 +163,8 @@ final class DirectConnection {
     /// Every complete answer in `input` finishes its request; a bad frame fails the connection.
     private func deliver() {
         do throws(FrameError) {
-            while let frame = try parser.next(from: &input) {
-                // As the Go client: an empty answer means a dead connection (docs/protocol.md §1.5).
-                guard frame.body.readableBytes > 0 else { throw FrameError.emptyAnswer(requestID: frame.requestID) }
-                requests.answer(frame)
-                if failure != nil { return }
-            }
+            try requests.answerAll(from: &input, parser: parser) { failure == nil }
+            if failure != nil { return }
         } catch {
             fail(.protocolViolation(instance: address, error))
             return

@@ -54,8 +54,19 @@ final class ConnectionRequests {
         finish(InFlight(request: request, leased: leased), .failure(error))
     }
 
+    /// Every complete answer in `input` (cut from it in place), while `open` holds: finishing a request may fail
+    /// the connection. An empty answer, as the Go client reads it, means a dead connection (docs/protocol.md §1.5):
+    /// it throws, as a bad frame does.
+    func answerAll(from input: inout ByteBuffer, parser: FrameParser, while open: () -> Bool) throws(FrameError) {
+        while let frame = try parser.next(from: &input) {
+            guard frame.body.readableBytes > 0 else { throw FrameError.emptyAnswer(requestID: frame.requestID) }
+            answer(frame)
+            if !open() { return }
+        }
+    }
+
     /// An answer: it completes its request, or is counted as late, duplicate or unknown and dropped.
-    func answer(_ frame: Frame) {
+    private func answer(_ frame: Frame) {
         let requestID = frame.requestID
         guard let entry = table.remove(requestID) else {
             if abandonedSet.remove(requestID) != nil {

@@ -110,12 +110,8 @@ final class PoolConnectionHandler: ChannelInboundHandler {
         var input = unwrapInboundIn(data)
         partial.prepend(to: &input)
         do throws(FrameError) {
-            while let frame = try parser.next(from: &input) {
-                // As the Go client: an empty answer means a dead connection (docs/protocol.md §1.5).
-                guard frame.body.readableBytes > 0 else { throw FrameError.emptyAnswer(requestID: frame.requestID) }
-                requests.answer(frame)
-                if failure != nil { return }
-            }
+            try requests.answerAll(from: &input, parser: parser) { failure == nil }
+            if failure != nil { return }
         } catch {
             fail(.protocolViolation(instance: address, error), context: context)
             return
