@@ -37,10 +37,11 @@ refclient() { taskset -c 1 "$bin/refclient" -p "$REF_PORT" -c "$C" -d "$D" -w 0.
 refs=(); cmds=(); ref_steal=(); cmd_steal=()
 # Steal: the share of cpu0 and cpu1 the hypervisor gave to others during a round (/proc/stat, 100 ticks a second).
 # A round with much of it measured the host, not the program; the figures say so rather than hide it.
-steal() { awk '/^cpu[01] /{s+=$9} END {print s; }' /proc/stat; echo " $(date +%s.%N)"; }
+# steal prints "TICKS SECONDS" (cpu0 and cpu1's steal ticks, the clock); steal_since the percentage since such a line.
+steal() { echo "$(awk '/^cpu[01] /{s+=$9} END {print s}' /proc/stat) $(date +%s.%N)"; }
 steal_since() {
-  read -r t0 w0 <<<"$(echo $1)"
-  read -r t1 w1 <<<"$(echo $(steal))"
+  read -r t0 w0 <<<"$1"
+  read -r t1 w1 <<<"$(steal)"
   awk -v a="$t0" -v b="$t1" -v x="$w0" -v y="$w1" 'BEGIN { printf "%.0f", 100 * (b - a) / (200 * (y - x)) }'
 }
 if [ "$mode" = client ]; then

@@ -69,13 +69,9 @@ final class DirectConnection {
         let fd = instance.host.withCString { mp_connect($0, Int32(instance.port)) }
         guard fd >= 0 else {
             let code = errno
-            if fd == -2 {
-                done(.failure(.connectFailed(instance: instance.address, reason: "cannot resolve '\(instance.host)'")))
-            } else if let limit = SocketErrorText.clientLimit(errno: code) {
-                done(.failure(.clientLimit(instance: instance.address, reason: limit)))
-            } else {
-                done(.failure(.connectFailed(instance: instance.address, reason: SocketErrorText.describe(errno: code))))
-            }
+            done(.failure(fd == -2
+                ? .connectFailed(instance: instance.address, reason: "cannot resolve '\(instance.host)'")
+                : connectError(errno: code, instance: instance.address)))
             return
         }
         let closed = core.group.any().makePromise(of: Void.self)
@@ -84,6 +80,13 @@ final class DirectConnection {
                              address: instance.address, closed: closed, onConnect: done)
         }
         loop.arm(.connect(slot: c.slot, generation: c.generation), at: .now() + TimeAmount(core.configuration.connectTimeout))
+    }
+
+    /// A connect that failed with `code`: on this client's own limits (too many open files, no local port), or the
+    /// instance's failure.
+    private static func connectError(errno code: Int32, instance: String) -> PoolError {
+        if let limit = SocketErrorText.clientLimit(errno: code) { return .clientLimit(instance: instance, reason: limit) }
+        return .connectFailed(instance: instance, reason: SocketErrorText.describe(errno: code))
     }
 
     func connectTimedOut() {
@@ -108,11 +111,7 @@ final class DirectConnection {
         case .connecting:
             let code = mp_connect_result(fd)
             guard code == 0 else {
-                if let limit = SocketErrorText.clientLimit(errno: code) {
-                    connectFailed(.clientLimit(instance: address, reason: limit))
-                } else {
-                    connectFailed(.connectFailed(instance: address, reason: SocketErrorText.describe(errno: code)))
-                }
+                connectFailed(Self.connectError(errno: code, instance: address))
                 return
             }
             state = .open

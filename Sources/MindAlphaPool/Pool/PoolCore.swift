@@ -220,12 +220,7 @@ final class PoolCore: Sendable {
             let loop = direct.next()
             loop.execute { [self] in
                 DirectConnection.connect(on: loop, core: self, id: id, key: key, instance: instance) { [self] result in
-                    connects.done()
-                    finishedConnects.add(1, ordering: .relaxed)
-                    switch result {
-                    case let .success(connection): connected(PoolConnection(connection, eventLoop: group.any()))
-                    case let .failure(error): connectFailed(key: key, error: error)
-                    }
+                    connectFinished(key: key, result.map { PoolConnection($0, eventLoop: group.any()) })
                 }
             }
             return
@@ -243,25 +238,34 @@ final class PoolCore: Sendable {
             }
             .connect(host: instance.host, port: instance.port)
             .whenComplete { [self] result in
-                connects.done()
-                finishedConnects.add(1, ordering: .relaxed)
                 switch result {
                 case let .success(channel):
                     guard channel.isActive,
                           let handler = try? channel.pipeline.syncOperations.handler(type: PoolConnectionHandler.self)
                     else {
-                        connectFailed(key: key, error: .connectFailed(instance: instance.address, reason: "closed while connecting"))
+                        connectFinished(key: key, .failure(.connectFailed(instance: instance.address, reason: "closed while connecting")))
                         return
                     }
-                    connected(PoolConnection(id: id, key: key, address: instance.address, channel: channel, handler: handler))
+                    connectFinished(key: key, .success(PoolConnection(id: id, key: key, address: instance.address, channel: channel, handler: handler)))
                 case let .failure(error):
                     if let limit = SocketErrorText.clientLimit(error) {
-                        connectFailed(key: key, error: .clientLimit(instance: instance.address, reason: limit))
+                        connectFinished(key: key, .failure(.clientLimit(instance: instance.address, reason: limit)))
                     } else {
-                        connectFailed(key: key, error: .connectFailed(instance: instance.address, reason: Self.describe(connectError: error)))
+                        connectFinished(key: key, .failure(.connectFailed(instance: instance.address, reason: Self.describe(connectError: error))))
                     }
                 }
             }
+    }
+
+    /// A connect ended, on either engine: the next connect waiting for the budget starts, and the state machine hears
+    /// how it went.
+    private func connectFinished(key: InstanceKey, _ result: Result<PoolConnection, PoolError>) {
+        connects.done()
+        finishedConnects.add(1, ordering: .relaxed)
+        switch result {
+        case let .success(connection): connected(connection)
+        case let .failure(error): connectFailed(key: key, error: error)
+        }
     }
 
     private func connected(_ connection: PoolConnection) {
