@@ -90,7 +90,9 @@ public final class LoadEngine: ResponseSink {
             lastSecond = max(0, Int((Double(TimeAmount(d).nanoseconds) / 1e9).rounded(.up)) - 1)
         }
         window = Window(start: start, measureFrom: measureFrom, stopAt: stopAt)
-        recorder = LoadRecorder(measureFrom: measureFrom, lastSecond: lastSecond)
+        var open = false
+        if case .open = plan.mode { open = true }
+        recorder = LoadRecorder(measureFrom: measureFrom, lastSecond: lastSecond, uncorrected: open)
         self.inFlightLimit = Synchronization.Atomic(max(1, inFlightLimit))
         switch plan.mode {
         case .closed:
@@ -313,7 +315,8 @@ public final class LoadEngine: ResponseSink {
     // MARK: results
 
     public func received(_ result: Result<PoolResponse, PoolError>, tag: UInt64) {
-        let now = NIODeadline.now()
+        let now: NIODeadline
+        if case let .success(response) = result { now = response.answeredAt } else { now = .now() }
         inFlight.subtract(1, ordering: .relaxed)
         switch plan.mode {
         case .closed:
@@ -341,7 +344,7 @@ public final class LoadEngine: ResponseSink {
             }
             let uncorrected = response.latencyNanoseconds
             let corrected = intended.map { (now - $0).nanoseconds } ?? uncorrected
-            return recorder.success(instance: response.instance, latency: max(corrected, uncorrected), uncorrected: uncorrected, at: now)
+            return recorder.success(response, latency: max(corrected, uncorrected), at: now)
         case let .failure(error):
             if error.errorClass == .shutdown || error.errorClass == .cancelled {
                 return recorder.unfinished(instance: error.instance, at: now)

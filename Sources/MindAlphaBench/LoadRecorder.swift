@@ -47,6 +47,9 @@ public final class LoadRecorder: Sendable {
         var corrected = LoadRecorder.makeHistogram()
         var uncorrected = LoadRecorder.makeHistogram()
         var slots: [String: Int] = [:]
+        /// The slot of each pool instance number seen (``PoolResponse/instanceNumber``), -1 where none was: an array
+        /// index per answer instead of hashing its address.
+        var slotsByNumber: [Int] = []
         var instances: [InstanceTotals] = []
         var timeline: LoadTimeline
 
@@ -57,32 +60,44 @@ public final class LoadRecorder: Sendable {
             instances.append(InstanceTotals(address: address))
             return slot
         }
+
+        mutating func slot(_ address: String, number: Int) -> Int {
+            if number < slotsByNumber.count, slotsByNumber[number] >= 0 { return slotsByNumber[number] }
+            while slotsByNumber.count <= number { slotsByNumber.append(-1) }
+            let slot = slot(address)
+            slotsByNumber[number] = slot
+            return slot
+        }
     }
 
     let state: NIOLockedValueBox<State>
     private let measureFrom: NIODeadline
+    private let keepsUncorrected: Bool
 
     /// `lastSecond`: the window's last second (results after it count there), `nil` when the run ends by count.
-    init(measureFrom: NIODeadline, lastSecond: Int?) {
+    /// `uncorrected`: whether latencies from the actual send are kept apart (an open loop's; in a closed loop they
+    /// are the corrected ones).
+    init(measureFrom: NIODeadline, lastSecond: Int?, uncorrected: Bool) {
         self.measureFrom = measureFrom
+        self.keepsUncorrected = uncorrected
         self.state = NIOLockedValueBox(State(timeline: LoadTimeline(lastSecond: lastSecond)))
     }
 
     private func second(_ now: NIODeadline) -> Int { Int((now - measureFrom).nanoseconds / 1_000_000_000) }
 
-    /// An answer: `latency` from the intended send time, `uncorrected` from the actual one (the same in a closed
-    /// loop). Returns how many measured requests have finished, or `nil` once sealed.
-    func success(instance: String, latency: Int64, uncorrected: Int64, at now: NIODeadline) -> Int? {
+    /// An answer: `latency` from the intended send time (in a closed loop, the actual one: the response's own).
+    /// Returns how many measured requests have finished, or `nil` once sealed.
+    func success(_ response: PoolResponse, latency: Int64, at now: NIODeadline) -> Int? {
         let corrected = Self.clamp(latency)
-        let raw = Self.clamp(uncorrected)
+        let raw = Self.clamp(response.latencyNanoseconds)
         let second = second(now)
         return state.withLockedValue { s in
             guard !s.sealed else { return nil }
             s.finished += 1
             s.ok += 1
             _ = s.corrected.record(corrected)
-            _ = s.uncorrected.record(raw)
-            let slot = s.slot(instance)
+            if keepsUncorrected { _ = s.uncorrected.record(raw) }
+            let slot = s.slot(response.instance, number: response.instanceNumber)
             s.instances[slot].ok += 1
             _ = s.instances[slot].histogram.record(corrected)
             s.timeline.add(second: second, slot: slot, .ok, latency: corrected)

@@ -86,6 +86,8 @@ extension BenchTests {
         #expect(kinds.contains("consul_unreachable") && kinds.contains("consul_recovered") && kinds.contains("consul_empty"), "\(kinds)")
         // (Between the two checks passing, Consul may list one instance: a partial set is real and followed.)
         Self.expectAddsUp(r)
+        // Each address once in the report, though it left and joined again.
+        #expect(Set(r.instances.map(\.address)) == Set(ports.map { "127.0.0.1:\($0)" }) && r.instances.count == 2)
         await proxy.stop()
         try await second.shutdown()
         for server in servers { try await server.shutdown() }

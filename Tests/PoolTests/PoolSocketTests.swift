@@ -13,10 +13,15 @@ import Testing
     @Test(arguments: PoolFixtures.engines) func aRequestGoesOutAndItsResponseComesBackMatchedByID(_ engine: PoolEngine) async throws {
         let server = try await F.server()
         let pool = try await F.pool(engine, [F.instance(F.port(server))])
+        let before = NIODeadline.now()
         let response = try await pool.send(ByteBuffer(string: "hello"))
+        let after = NIODeadline.now()
         #expect(response.instance == "127.0.0.1:\(F.port(server))")
         #expect(response.requestID >= 2)
         #expect(response.body.readableBytes == 64)
+        // The answer's clock reading ends its latency, inside the call.
+        #expect(response.answeredAt > before && response.answeredAt <= after)
+        #expect(response.latencyNanoseconds > 0 && response.latencyNanoseconds <= (after - before).nanoseconds)
         let stats = pool.statistics()
         #expect(stats.totals.sent == 1 && stats.totals.ok == 1)
         await pool.shutdown()
@@ -69,9 +74,16 @@ import Testing
         let servers = [try await F.server(), try await F.server(), try await F.server()]
         let weights = [100, 200, 300]
         let pool = try await F.pool(engine, zip(servers, weights).map { F.instance(F.port($0), weight: $1) })
-        for _ in 0..<600 { _ = try await pool.send(ByteBuffer(string: "x")) }
+        var numbers: [String: Set<Int>] = [:]
+        for _ in 0..<600 {
+            let response = try await pool.send(ByteBuffer(string: "x"))
+            numbers[response.instance, default: []].insert(response.instanceNumber)
+        }
         let sent = Dictionary(uniqueKeysWithValues: pool.statistics().instances.map { ($0.instance.weight, $0.counters.ok) })
         #expect(sent == [100: 100, 200: 200, 300: 300])
+        // One number per instance, a different one for each.
+        #expect(numbers.count == 3 && numbers.values.allSatisfy { $0.count == 1 })
+        #expect(Set(numbers.values.flatMap { $0 }).count == 3)
         await pool.shutdown()
         for server in servers { try await server.shutdown() }
     }

@@ -162,7 +162,8 @@ public final class ConnectionPool: Sendable {
     /// Sends `body` to the next instance; the result goes to `sink` with `tag`, on an event loop. The path for
     /// load generators: no task, promise or allocation per request once the connections are warm.
     public func submit(_ body: ByteBuffer, timeout: Duration? = nil, sink: any ResponseSink, tag: UInt64) {
-        core.submit(core.request(body, timeout: timeout, completion: .sink(sink, tag)))
+        let request = core.request(body, timeout: timeout, completion: .sink(sink, tag))
+        core.submit(request, now: request.submittedAt)
     }
 
     /// Checks out a connection of the next instance for exclusive use, waiting (FIFO) up to `timeout` for an idle

@@ -80,9 +80,10 @@ final class ConnectionRequests {
             return
         }
         noteAnswered(requestID)
+        let now = NIODeadline.now()
         let response = PoolResponse(
-            requestID: requestID, body: frame.body, instance: address,
-            latencyNanoseconds: (NIODeadline.now() - entry.request.submittedAt).nanoseconds)
+            requestID: requestID, body: frame.body, instance: address, instanceNumber: key.raw,
+            latencyNanoseconds: (now - entry.request.submittedAt).nanoseconds, answeredAt: now)
         finish(entry, .success(response))
     }
 

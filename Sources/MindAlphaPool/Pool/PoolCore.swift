@@ -67,10 +67,12 @@ final class PoolCore: Sendable {
 
     // MARK: requests
 
-    /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it.
-    func submit(_ request: PoolRequest) {
+    /// Sends a request (or serves a checkout): now, after a wait in its instance's queue, or fails it. `now`: the
+    /// clock, when the caller has just read it (a new request's ``PoolRequest/submittedAt``).
+    func submit(_ request: PoolRequest, now: NIODeadline? = nil) {
+        let now = now ?? .now()
         let action = state.withLockedValue {
-            $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: .now(),
+            $0.pick(request, id: request.id, lease: request.isCheckout, pinned: request.pinned, now: now,
                     deadline: request.deadline, timeout: Duration(request.timeout))
         }
         // Connects and an ejection first, as decided; the request itself is handled here, where it is at hand

@@ -7,9 +7,15 @@ public struct PoolResponse: Sendable {
     public var body: ByteBuffer
     /// The instance that answered (`host:port`).
     public var instance: String
+    /// A number for the instance that answered, cheaper to key by than ``instance``: the pool gives each instance
+    /// it learns of the next number and never gives it to another, so one number is always one address (an address
+    /// that leaves and joins again may come back under a new number).
+    public var instanceNumber: Int
     /// From the submission of the request to the read of its response (any wait for a connection included), in
     /// nanoseconds.
     public var latencyNanoseconds: Int64
+    /// When the answer was read: the clock reading that ended ``latencyNanoseconds``.
+    public var answeredAt: NIODeadline
 
     public var latency: Duration { .nanoseconds(latencyNanoseconds) }
 }
