@@ -2,7 +2,8 @@
 # Installs what a fresh Debian machine lacks to build (and, with --tests, to test) mindalpha-pool.
 # Silent and quick when everything is present.
 #   scripts/bootstrap.sh          libreadline-dev (the REPL links GNU readline)
-#   scripts/bootstrap.sh --tests  also what tests drive: flatbuffers-compiler, openssl, tmux, groff, man-db, mandoc, zsh, fish
+#   scripts/bootstrap.sh --tests  also what tests drive: flatbuffers-compiler, openssl, tmux, groff, man-db, mandoc, zsh, fish,
+#                                 and from PyPI py-consul
 set -euo pipefail
 
 missing=()
@@ -16,6 +17,16 @@ if [ "${1:-}" = "--tests" ]; then
   command -v mandoc >/dev/null 2>&1 || missing+=(mandoc)    # ... and linted (mandoc -T lint)
   command -v zsh >/dev/null 2>&1 || missing+=(zsh)          # the completions, driven in each shell
   command -v fish >/dev/null 2>&1 || missing+=(fish)
+fi
+# Python packages from PyPI that tests use as judges: py-consul (a third-party Consul client) against consul-dev's
+# key/value API.
+if [ "${1:-}" = "--tests" ] && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import consul' >/dev/null 2>&1; then
+  echo "bootstrap: installing py-consul (pip)" >&2
+  if ! python3 -m pip install -q --disable-pip-version-check py-consul==1.8.0 >/tmp/bootstrap-pip.log 2>&1; then
+    cat /tmp/bootstrap-pip.log >&2
+    echo "bootstrap: pip could not install py-consul" >&2
+    exit 1
+  fi
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -12,7 +12,7 @@ package final class AgentHTTPHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var pending: UInt64?  // a blocking query's waiter token
-    private var pendingService: String?
+    private var pendingTopic: AgentState.Topic?
 
     package init(router: AgentRouter) { self.router = router }
 
@@ -33,7 +33,7 @@ package final class AgentHTTPHandler: ChannelInboundHandler {
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
-        if let token = pending, let service = pendingService { router.state.cancelWaiter(token, service: service) }
+        if let token = pending, let topic = pendingTopic { router.state.cancelWaiter(token, topic: topic) }
         pending = nil
         context.fireChannelInactive()
     }
@@ -41,20 +41,31 @@ package final class AgentHTTPHandler: ChannelInboundHandler {
     private func reply(_ reply: AgentReply, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
         switch reply {
         case let .response(status, headers, body):
-            write(status: status, headers: headers, body: body, keepAlive: keepAlive, version: version, context: context)
-        case let .block(service, wait, render):
-            // Answered once: when the service changes (its index then exceeds the client's) or when `wait` ends.
+            write(status: status, headers: headers, body: body.map { ByteBuffer(string: $0) }, keepAlive: keepAlive, version: version, context: context)
+        case let .binary(status, headers, body):
+            write(status: status, headers: headers, body: ByteBuffer(bytes: body), keepAlive: keepAlive, version: version, context: context)
+        case let .block(topic, wait, ready, render):
+            // Answered once: when the topic changes so that the answer's index exceeds the client's, or when `wait`
+            // ends. A change that leaves it unready (another key of the store) waits again.
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             let token = router.state.nextToken()
             pending = token
-            router.state.addWaiter(service: service, token: token) {
-                loop.execute { bound.value.0.finishBlocking(token: token, render: render, keepAlive: keepAlive, version: version, context: bound.value.1) }
+            pendingTopic = topic
+            let state = router.state
+            @Sendable func finish() {
+                state.cancelWaiter(token, topic: topic)
+                bound.value.0.finishBlocking(token: token, render: render, keepAlive: keepAlive, version: version, context: bound.value.1)
             }
-            pendingService = service
+            @Sendable func arm() {
+                state.addWaiter(topic: topic, token: token) { loop.execute { ready() ? finish() : arm() } }
+                // A change between the wake-up and this waiter's return would have found no one to wake.
+                if ready() { loop.execute { finish() } }
+            }
+            arm()
             loop.scheduleTask(in: wait) {
                 let (handler, context) = bound.value
-                handler.router.state.cancelWaiter(token, service: service)
+                handler.router.state.cancelWaiter(token, topic: topic)
                 handler.finishBlocking(token: token, render: render, keepAlive: keepAlive, version: version, context: context)
             }
         }
@@ -63,13 +74,12 @@ package final class AgentHTTPHandler: ChannelInboundHandler {
     private func finishBlocking(token: UInt64, render: @Sendable () -> AgentReply, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
         guard pending == token else { return }
         pending = nil
-        pendingService = nil
+        pendingTopic = nil
         reply(render(), keepAlive: keepAlive, version: version, context: context)
     }
 
-    private func write(status: HTTPResponseStatus, headers: [(String, String)], body: String?, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+    private func write(status: HTTPResponseStatus, headers: [(String, String)], body bytes: ByteBuffer?, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
         var h = HTTPHeaders(headers)
-        let bytes = body.map { ByteBuffer(string: $0) }
         h.add(name: "Content-Length", value: String(bytes?.readableBytes ?? 0))
         h.add(name: "Date", value: httpDate())
         var head = HTTPResponseHead(version: version, status: status, headers: h)

@@ -74,9 +74,11 @@ struct AgentRequest {
 /// What a route answers.
 enum AgentReply {
     case response(HTTPResponseStatus, headers: [(String, String)], body: String?)
-    /// Hold the request until `service` changes or `wait` runs out, then answer with `render()`,
-    /// which must be a `.response`.
-    case block(service: String, wait: TimeAmount, render: @Sendable () -> AgentReply)
+    /// A body of bytes as they are (a key's raw value).
+    case binary(HTTPResponseStatus, headers: [(String, String)], body: [UInt8])
+    /// Hold the request until `topic` changes so that `ready()` holds, or `wait` runs out; then answer with
+    /// `render()`, which must not block again.
+    case block(topic: AgentState.Topic, wait: TimeAmount, ready: @Sendable () -> Bool, render: @Sendable () -> AgentReply)
 
     static func text(_ status: HTTPResponseStatus, _ message: String, headers: [(String, String)] = []) -> AgentReply {
         .response(status, headers: headers + [("Content-Type", "text/plain; charset=utf-8")], body: message)

@@ -17,7 +17,7 @@ package final class AgentRouter: Sendable {
         self.aclToken = aclToken
     }
 
-    private enum Access { case full, anonymous }
+    enum Access { case full, anonymous }
 
     func handle(_ request: AgentRequest) -> AgentReply {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -52,6 +52,8 @@ package final class AgentRouter: Sendable {
             return allow([.GET]) { catalogServices(request, access: access) }
         case let r where r.count == 3 && r[0] == "catalog" && r[1] == "service" && !r[2].isEmpty:
             return allow([.GET]) { catalogService(request, service: r[2], access: access) }
+        case let r where r.count >= 2 && r[0] == "kv":
+            return allow([.GET, .PUT, .DELETE]) { kv(request, key: r.dropFirst().joined(separator: "/"), access: access) }
         case ["status", "leader"]:
             return allow([.GET]) { .response(.ok, headers: [("Content-Type", "application/json")], body: "\"127.0.0.1:8300\"") }
         case ["agent", "self"]:
@@ -67,14 +69,14 @@ package final class AgentRouter: Sendable {
         }
     }
 
-    private func denied(_ permission: String, _ resource: String) -> AgentReply {
+    func denied(_ permission: String, _ resource: String) -> AgentReply {
         .text(.forbidden, "Permission denied: anonymous token lacks permission '\(permission)' on \"\(resource)\". The anonymous token is used implicitly when a request does not specify a token.")
     }
 
     // MARK: reads
 
     /// Headers Consul puts on every read (`agent/http.go` setMeta).
-    private func readHeaders(index: UInt64, consistency: String) -> [(String, String)] {
+    func readHeaders(index: UInt64, consistency: String) -> [(String, String)] {
         [
             ("Content-Type", "application/json"),
             ("Vary", "Accept-Encoding"),
@@ -88,7 +90,7 @@ package final class AgentRouter: Sendable {
     }
 
     /// Checks the query parameters every read shares; returns the consistency mode or an error reply.
-    private func readOptions(_ request: AgentRequest) -> Result<String, ReplyError> {
+    func readOptions(_ request: AgentRequest) -> Result<String, ReplyError> {
         let stale = request.has("stale"), consistent = request.has("consistent")
         if stale && consistent {
             return .failure(ReplyError(.text(.badRequest, "Cannot specify ?stale with ?consistent, conflicting semantics.")))
@@ -118,15 +120,10 @@ package final class AgentRouter: Sendable {
         if let filter = request.value("filter"), !filter.isEmpty {
             return .text(.badRequest, "Failed to create boolean expression evaluator: filter expressions are not implemented by consul-dev")
         }
-        var minIndex: UInt64 = 0
-        if let text = request.value("index") {
-            guard let i = UInt64(text) else { return .text(.badRequest, "Invalid index") }
-            minIndex = i
-        }
-        var wait = Duration.seconds(300)
-        if let text = request.value("wait") {
-            guard let w = GoDuration.parse(text), w >= .zero else { return .text(.badRequest, "Invalid wait time") }
-            wait = min(w, .seconds(600))
+        let minIndex: UInt64, wait: TimeAmount
+        switch blockingOptions(request) {
+        case let .success(b): (minIndex, wait) = b
+        case let .failure(e): return e.reply
         }
         let tags = request.values("tag")
         let render: @Sendable () -> AgentReply = { [state, passingOnly] in
@@ -136,11 +133,28 @@ package final class AgentRouter: Sendable {
             return .response(.ok, headers: self.readHeaders(index: index, consistency: consistency), body: body)
         }
         if minIndex > 0, state.health(service: service, passingOnly: passingOnly, tags: tags).index <= minIndex {
-            // Consul adds up to wait/16 of jitter so that many watchers do not wake together.
-            let jitter = wait / 16 * Double.random(in: 0...1)
-            return .block(service: service, wait: TimeAmount(wait + jitter), render: render)
+            let ready: @Sendable () -> Bool = { [state, passingOnly] in
+                state.health(service: service, passingOnly: passingOnly, tags: tags).index > minIndex
+            }
+            return .block(topic: .service(service), wait: wait, ready: ready, render: render)
         }
         return render()
+    }
+
+    /// A blocking query's `?index` (0: none) and `?wait` (default 5 minutes, at most 10), with the jitter of up to
+    /// wait/16 that Consul adds so that many watchers do not wake together.
+    func blockingOptions(_ request: AgentRequest) -> Result<(index: UInt64, wait: TimeAmount), ReplyError> {
+        var minIndex: UInt64 = 0
+        if let text = request.value("index") {
+            guard let i = UInt64(text) else { return .failure(ReplyError(.text(.badRequest, "Invalid index"))) }
+            minIndex = i
+        }
+        var wait = Duration.seconds(300)
+        if let text = request.value("wait") {
+            guard let w = GoDuration.parse(text), w >= .zero else { return .failure(ReplyError(.text(.badRequest, "Invalid wait time"))) }
+            wait = min(w, .seconds(600))
+        }
+        return .success((minIndex, TimeAmount(wait + wait / 16 * Double.random(in: 0...1))))
     }
 
     private func catalogServices(_ request: AgentRequest, access: Access) -> AgentReply {

@@ -47,7 +47,13 @@ final class AgentState: Sendable {
         var modifyIndex: UInt64
     }
 
-    private struct Store {
+    /// What a blocking query waits on: one service's instances and checks, or the key/value store.
+    enum Topic: Hashable, Sendable {
+        case service(String)
+        case kv
+    }
+
+    struct Store {
         var index: UInt64 = 12
         var node: Node
         var nodeCheck: Check
@@ -55,8 +61,9 @@ final class AgentState: Sendable {
         var checks: [String: Check] = [:]
         /// The index of the last change that touched a service name (registration, removal, check status).
         var serviceIndex: [String: UInt64] = [:]
-        var waiters: [String: [UInt64: @Sendable () -> Void]] = [:]
+        var waiters: [Topic: [UInt64: @Sendable () -> Void]] = [:]
         var nextWaiter: UInt64 = 0
+        var kv = KVTable()
 
         mutating func bump(_ names: [String]) -> UInt64 {
             index += 1
@@ -65,7 +72,7 @@ final class AgentState: Sendable {
         }
     }
 
-    private let store: NIOLockedValueBox<Store>
+    let store: NIOLockedValueBox<Store>
     let version = "1.21.3"
 
     init(nodeName: String, datacenter: String, address: String) {
@@ -187,19 +194,26 @@ final class AgentState: Sendable {
         }
     }
 
-    /// Registers `wake` to run once when `service` changes; `token` is for ``cancelWaiter(_:service:)``.
-    func addWaiter(service: String, token: UInt64, _ wake: @escaping @Sendable () -> Void) {
-        store.withLockedValue { s in s.waiters[service, default: [:]][token] = wake }
+    /// Registers `wake` to run once when `topic` changes; `token` is for ``cancelWaiter(_:topic:)``.
+    func addWaiter(topic: Topic, token: UInt64, _ wake: @escaping @Sendable () -> Void) {
+        store.withLockedValue { s in s.waiters[topic, default: [:]][token] = wake }
     }
 
-    func cancelWaiter(_ token: UInt64, service: String) {
-        store.withLockedValue { s in _ = s.waiters[service]?.removeValue(forKey: token) }
+    /// How many blocking queries wait.
+    var waiterCount: Int { store.withLockedValue { $0.waiters.values.reduce(0) { $0 + $1.count } } }
+
+    func cancelWaiter(_ token: UInt64, topic: Topic) {
+        store.withLockedValue { s in _ = s.waiters[topic]?.removeValue(forKey: token) }
     }
 
     private static func takeWaiters(_ s: inout Store, _ names: [String]) -> [@Sendable () -> Void] {
+        takeWaiters(&s, topics: Set(names).map(Topic.service))
+    }
+
+    static func takeWaiters(_ s: inout Store, topics: [Topic]) -> [@Sendable () -> Void] {
         var wake: [@Sendable () -> Void] = []
-        for name in Set(names) {
-            wake += s.waiters.removeValue(forKey: name)?.values.map { $0 } ?? []
+        for topic in topics {
+            wake += s.waiters.removeValue(forKey: topic)?.values.map { $0 } ?? []
         }
         return wake
     }

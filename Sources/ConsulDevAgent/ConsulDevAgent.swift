@@ -19,14 +19,19 @@ public final class ConsulDevAgent: Sendable {
     private let channel: Channel
     private let group: MultiThreadedEventLoopGroup
     private let checks: CheckRunner
+    private let state: AgentState
 
-    private init(address: String, port: Int, channel: Channel, group: MultiThreadedEventLoopGroup, checks: CheckRunner) {
+    private init(address: String, port: Int, channel: Channel, group: MultiThreadedEventLoopGroup, checks: CheckRunner, state: AgentState) {
         self.address = address
         self.port = port
         self.channel = channel
         self.group = group
         self.checks = checks
+        self.state = state
     }
+
+    /// Blocking queries held open right now: what a test waits on to know that a query it sent is waiting.
+    package var blockedQueries: Int { state.waiterCount }
 
     /// Starts listening. `aclToken` turns ACLs on (default deny) with that token as the only one allowed.
     public static func start(
@@ -61,7 +66,8 @@ public final class ConsulDevAgent: Sendable {
         }
         let bound = channel.localAddress?.port ?? port
         return ConsulDevAgent(
-            address: HostPort(host: host, port: bound).description, port: bound, channel: channel, group: group, checks: checks)
+            address: HostPort(host: host, port: bound).description, port: bound, channel: channel, group: group, checks: checks,
+            state: state)
     }
 
     /// Stops listening, stops the checks and closes every connection.

@@ -4,6 +4,7 @@ enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case string(String)
     case int(Int)
+    case uint(UInt64)
     case bool(Bool)
     case null
 
@@ -63,6 +64,7 @@ enum JSONValue: Sendable, Equatable {
             }
             out += "\""
         case let .int(n): out += String(n)
+        case let .uint(n): out += String(n)
         case let .bool(b): out += b ? "true" : "false"
         case .null: out += "null"
         }

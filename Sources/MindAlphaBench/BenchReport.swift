@@ -137,11 +137,109 @@ public struct BenchReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// The load as planned for all agents together (before `--shard` took this agent's part): what agents of one
+    /// run share, and what `report merge` compares.
+    public struct Plan: Codable, Sendable, Equatable {
+        /// `closed` or `open`.
+        public var mode: String
+        /// `--concurrency` (`nil`: one request in flight per connection).
+        public var concurrency: Int?
+        public var rate: Double?
+        public var rateRamp: Double?
+        public var durationSeconds: Double?
+        public var requests: Int?
+        public var warmupSeconds: Double
+        public var timeoutSeconds: Double
+        /// Connections per instance, all agents together.
+        public var conns: Int
+        /// How many agents share the load (`--shard i/N`'s N).
+        public var agents: Int
+
+        public init(mode: String, concurrency: Int?, rate: Double?, rateRamp: Double?, durationSeconds: Double?, requests: Int?,
+                    warmupSeconds: Double, timeoutSeconds: Double, conns: Int, agents: Int) {
+            self.mode = mode
+            self.concurrency = concurrency
+            self.rate = rate
+            self.rateRamp = rateRamp
+            self.durationSeconds = durationSeconds
+            self.requests = requests
+            self.warmupSeconds = warmupSeconds
+            self.timeoutSeconds = timeoutSeconds
+            self.conns = conns
+            self.agents = agents
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mode, concurrency, rate, requests, conns, agents
+            case rateRamp = "rate_ramp", durationSeconds = "duration_s", warmupSeconds = "warmup_s", timeoutSeconds = "timeout_s"
+        }
+    }
+
+    /// Who ran a report's load: the agent's shard, run, host and measured window by its own clock.
+    public struct Agent: Codable, Sendable, Equatable {
+        /// `i/N`.
+        public var shard: String
+        public var runID: String?
+        public var host: String
+        public var pid: Int
+        /// The measured window by this agent's wall clock (RFC 3339, milliseconds).
+        public var startedAt: String?
+        public var endedAt: String?
+        /// The measured seconds and the rate over them, as the agent's own report says.
+        public var seconds: Double
+        public var requests: Int
+        public var rps: Double
+        /// Merged reports: seconds of this agent's window outside the window all agents shared.
+        public var outsideSeconds: Double?
+        /// Coordinated runs: the agreed start, and how old its record was when this agent read it (milliseconds:
+        /// Consul's delay plus the difference between this agent's clock and the writer's).
+        public var agreedStart: String?
+        public var startRecordAgeMs: Double?
+
+        public init(shard: String, runID: String?, host: String, pid: Int, startedAt: String?, endedAt: String?, seconds: Double,
+                    requests: Int, rps: Double, outsideSeconds: Double? = nil, agreedStart: String? = nil, startRecordAgeMs: Double? = nil) {
+            self.shard = shard
+            self.runID = runID
+            self.host = host
+            self.pid = pid
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+            self.seconds = seconds
+            self.requests = requests
+            self.rps = rps
+            self.outsideSeconds = outsideSeconds
+            self.agreedStart = agreedStart
+            self.startRecordAgeMs = startRecordAgeMs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case shard, host, pid, seconds, requests, rps
+            case runID = "run_id", startedAt = "started_at", endedAt = "ended_at", outsideSeconds = "outside_s"
+            case agreedStart = "agreed_start", startRecordAgeMs = "start_record_age_ms"
+        }
+    }
+
+    /// Merged reports: the window every agent's measured window covers (wall clock), over which the rate is taken.
+    public struct Overlap: Codable, Sendable, Equatable {
+        public var startedAt: String
+        public var endedAt: String
+        public var seconds: Double
+        /// Of all agents' measured seconds, the share inside the window.
+        public var share: Double
+
+        enum CodingKeys: String, CodingKey {
+            case seconds, share
+            case startedAt = "started_at", endedAt = "ended_at"
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case rps, mode, seconds, requests, sent, ok, errors, unfinished, dropped, unplaced, late, duplicate
         case latency, instances, events, timeline, histogram, runs, interrupted, client, connections
+        case plan, agents, overlap
         case targetRps = "target_rps", errorRate = "error_rate", latencyUncorrected = "latency_uncorrected"
         case histogramUncorrected = "histogram_uncorrected", unknownID = "unknown_id", inFlightLimit = "in_flight_limit"
+        case startedAt = "started_at", endedAt = "ended_at"
     }
 
     /// Achieved sends per second over the measured time.
@@ -187,6 +285,16 @@ public struct BenchReport: Codable, Sendable, Equatable {
     public var interrupted: Bool
     public var client: Client?
     public var connections: Connections?
+    /// The measured window by the wall clock (RFC 3339, milliseconds); a merged report's span from the first start to
+    /// the last end.
+    public var startedAt: String? = nil
+    public var endedAt: String? = nil
+    /// The load as planned for every agent together.
+    public var plan: Plan? = nil
+    /// The agents whose runs this report holds: one for a run's own report, one per run merged.
+    public var agents: [Agent]? = nil
+    /// Merged reports: the window all agents shared.
+    public var overlap: Overlap? = nil
 
     public var errorCount: Int { errors.values.reduce(0, +) }
 
@@ -221,6 +329,11 @@ public struct BenchReport: Codable, Sendable, Equatable {
         try c.encode(interrupted, forKey: .interrupted)
         try c.encode(client, forKey: .client)
         try c.encode(connections, forKey: .connections)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(endedAt, forKey: .endedAt)
+        try c.encode(plan, forKey: .plan)
+        try c.encode(agents, forKey: .agents)
+        try c.encode(overlap, forKey: .overlap)
     }
 
     /// The largest gap between an instance's observed and expected share, in percentage points.
@@ -281,6 +394,24 @@ extension BenchReport {
                 Connections(wanted: $0.wanted, open: $0.open, opened: $0.opened, failed: $0.failed,
                             clientLimited: $0.clientLimited, firstClientLimit: $0.firstClientLimit)
             })
+        startedAt = result.startedAt.map(Self.timestamp)
+        endedAt = result.endedAt.map(Self.timestamp)
+    }
+
+    /// RFC 3339 in UTC with milliseconds: `2026-12-02T01:02:03.456Z`.
+    public static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+
+    /// An RFC 3339 time, with or without fractional seconds; `nil` when it is not one.
+    public static func date(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: text)
     }
 
     /// An instance's counts, before shares are worked out.

@@ -1,3 +1,4 @@
+import Foundation
 import Histogram
 import MindAlphaPool
 import NIOConcurrencyHelpers
@@ -58,6 +59,8 @@ public final class LoadEngine: ResponseSink {
     /// The run's clock, fixed when it starts.
     struct Window: Sendable {
         var start: NIODeadline
+        /// The wall clock at `start`, for reports that several agents' runs are lined up by.
+        var wallStart: Date
         var measureFrom: NIODeadline
         /// `distantFuture` for a `requests` plan.
         var stopAt: NIODeadline
@@ -89,7 +92,7 @@ public final class LoadEngine: ResponseSink {
             stopAt = measureFrom + TimeAmount(d)
             lastSecond = max(0, Int((Double(TimeAmount(d).nanoseconds) / 1e9).rounded(.up)) - 1)
         }
-        window = Window(start: start, measureFrom: measureFrom, stopAt: stopAt)
+        window = Window(start: start, wallStart: Date(), measureFrom: measureFrom, stopAt: stopAt)
         var open = false
         if case .open = plan.mode { open = true }
         recorder = LoadRecorder(measureFrom: measureFrom, lastSecond: lastSecond, uncorrected: open)
@@ -482,7 +485,9 @@ public final class LoadEngine: ResponseSink {
         }
         var limit: Int?
         if schedule != nil { limit = inFlightLimit.load(ordering: .relaxed) }
+        func wall(_ t: NIODeadline) -> Date { window.wallStart.addingTimeInterval(Double((t - window.start).nanoseconds) / 1e9) }
         return LoadResult(
+            startedAt: wall(measureFrom), endedAt: wall(max(ending.at, measureFrom)),
             seconds: seconds, sent: ending.sent, ok: s.ok, errors: s.errors, firstError: s.firstError,
             unfinished: s.unfinished, dropped: ending.dropped, unplaced: s.unplaced,
             corrected: s.corrected, uncorrected: s.uncorrected, instances: instances, timeline: Array(timeline),

@@ -1,3 +1,4 @@
+import Foundation
 import MindAlphaPool
 
 /// A run's numbers, once it is over: every measured request in exactly one bucket (ok, an error class,
@@ -73,6 +74,9 @@ public struct LoadResult: Sendable {
         public var firstClientLimit: String?
     }
 
+    /// The measured window by the wall clock: its start (the warm-up's end) and its end; `nil` when nothing ran.
+    public var startedAt: Date?
+    public var endedAt: Date?
     /// The measured time (warm-up excluded): the duration, up to an interrupt, or until the last answer of a
     /// `requests` run.
     public var seconds: Double
@@ -111,7 +115,7 @@ extension LoadResult {
     /// A run that measured nothing: interrupted while `phase` (connecting), before the load started.
     public static func nothing(interrupted: Bool, during phase: String) -> LoadResult {
         LoadResult(
-            seconds: 0, sent: 0, ok: 0, errors: [:], firstError: [:], unfinished: 0, dropped: 0, unplaced: 0,
+            startedAt: nil, endedAt: nil, seconds: 0, sent: 0, ok: 0, errors: [:], firstError: [:], unfinished: 0, dropped: 0, unplaced: 0,
             corrected: LoadRecorder.makeHistogram(), uncorrected: LoadRecorder.makeHistogram(), instances: [], timeline: [],
             events: interrupted ? [Event(at: 0, kind: "interrupted", instance: nil, message: "interrupted while \(phase): nothing was measured")] : [],
             inFlightLimit: nil, interrupted: interrupted, connections: nil)

@@ -95,7 +95,8 @@ public final class ConsulClient: Sendable {
         _ = try await send(.PUT, "/v1/agent/check/\(verb)/\(escape(checkID))\(query)", timeout: settings.timeout)
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: Duration) async throws(ConsulError) -> (HTTPClientResponse, Data) {
+    /// One request; an answer other than 200 (or 404 when `notFoundIsAnswer`: a key that does not exist) throws.
+    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: Duration, notFoundIsAnswer: Bool = false) async throws(ConsulError) -> (HTTPClientResponse, Data) {
         var request = HTTPClientRequest(url: settings.baseURL + path)
         request.method = method
         if let token = settings.token { request.headers.add(name: "X-Consul-Token", value: token) }
@@ -109,11 +110,13 @@ public final class ConsulClient: Sendable {
             throw classify(error, path: path, timeout: timeout)
         }
         let data = Data(bytes.readableBytesView)
-        guard response.status == .ok else {
+        guard response.status == .ok || (notFoundIsAnswer && response.status == .notFound) else {
             let message = redact(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             if response.status == .forbidden {
-                // Registering, deregistering and TTL updates write; everything else here reads.
-                let needs = path.hasPrefix("/v1/agent/") ? "service:write (and node:read) to register" : "service:read (and node:read)"
+                // Registering, deregistering and TTL updates write; the key/value store is read and written; everything
+                // else here reads.
+                let needs = path.hasPrefix("/v1/kv/") ? (method == .GET ? "key:read" : "key:write") + " on the keys it names"
+                    : path.hasPrefix("/v1/agent/") ? "service:write (and node:read) to register" : "service:read (and node:read)"
                 throw failure(.forbidden(address: settings.hostPort, message: message, needs: needs))
             }
             throw failure(.http(address: settings.hostPort, status: Int(response.status.code), path: Self.pathOnly(path), message: message))
@@ -122,7 +125,7 @@ public final class ConsulClient: Sendable {
     }
 
     /// An error of this client, with the advice its settings give.
-    private func failure(_ code: ConsulError.Code) -> ConsulError { ConsulError(code, advice: settings.advice) }
+    func failure(_ code: ConsulError.Code) -> ConsulError { ConsulError(code, advice: settings.advice) }
 
     /// Maps transport errors to what a user can act on.
     private func classify(_ error: Error, path: String, timeout: Duration) -> ConsulError {
@@ -164,7 +167,7 @@ public final class ConsulClient: Sendable {
         return "TLS failed: the handshake did not complete — check the scheme (http:// or https://) and --ca-file (CONSUL_CACERT)"
     }
 
-    private static func describe(decoding error: Error) -> String {
+    static func describe(decoding error: Error) -> String {
         switch error {
         case let DecodingError.keyNotFound(key, context):
             return "missing \(key.stringValue) at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
@@ -178,7 +181,7 @@ public final class ConsulClient: Sendable {
     }
 
     /// The path without its query string, for messages.
-    private static func pathOnly(_ path: String) -> String { String(path.prefix { $0 != "?" }) }
+    static func pathOnly(_ path: String) -> String { String(path.prefix { $0 != "?" }) }
 
     /// Removes the token from text that came from the network, in case a server echoes it.
     private func redact(_ text: String) -> String {

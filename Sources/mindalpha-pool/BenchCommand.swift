@@ -37,6 +37,12 @@ enum BenchCommand {
         static let threads = OptionSpec("threads", .integer(1...256), help: "Threads carrying the connections (spread over them in turn).", default: "1").integer.defaulted()
         static let engine = OptionSpec("engine", .choice(["direct", "nio"]), help: "direct: per thread one epoll loop owning its connections (Linux); nio: SwiftNIO channels, as an embedding program has them.", default: PoolEngine.directAvailable ? "direct" : "nio").text.defaulted()
         static let failIf = OptionSpec("fail-if", .string, help: "Exit 2 if this holds: p99>5ms, errors>0.1%, dropped>0, unfinished>0, rps<10000, share-deviation>5%.", repeatable: true, valueName: "EXPR").texts
+        static let shard = OptionSpec("shard", .string, help: "Run shard I of N (1/3, 2/3, 3/3): this agent's part of --rate, --concurrency, --requests and (--shard-conns split) of --conns, so that N agents together apply the whole plan.", valueName: "I/N").text
+        static let shardConns = OptionSpec("shard-conns", .choice(["split", "each"]), help: "With --shard or --coordinate: split --conns over the agents (each opens its part, at least 1), or open --conns on each.", default: "split").text.defaulted()
+        static let agents = OptionSpec("agents", .integer(1...1_000), help: "With --coordinate: how many agents share the run (each takes the first free shard unless --shard gives it).", valueName: "N").integer
+        static let coordinate = OptionSpec("coordinate", .string, help: "Start together with the run's other agents through Consul's KV store (keys under mindalpha-pool/runs/RUN-ID/); the report is written there too, for report merge --run.", valueName: "RUN-ID").text
+        static let coordinateTimeout = OptionSpec("coordinate-timeout", .duration, help: "How long to wait for every agent of --coordinate to join (then exit 69).", default: "60s").duration.defaulted()
+        static let startAt = OptionSpec("start-at", .string, help: "Start the load at this wall-clock time (RFC 3339), for agents started together without Consul.", valueName: "TIME").text
         static let json = OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge).").flag
         static let quiet = OptionSpec("quiet", short: "q", .flag, help: "No progress lines.").flag
     }
@@ -87,6 +93,12 @@ enum BenchCommand {
             Options.threads.spec,
             Options.engine.spec,
             Options.failIf.spec,
+            Options.shard.spec,
+            Options.shardConns.spec,
+            Options.agents.spec,
+            Options.coordinate.spec,
+            Options.coordinateTimeout.spec,
+            Options.startAt.spec,
             Options.json.spec,
             Options.quiet.spec,
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
@@ -98,11 +110,17 @@ enum BenchCommand {
             .requires("features", anyOf: ["model"], why: "they build prediction requests"),
             .requires("columns", anyOf: ["model"], why: "they build prediction requests"),
             .requires("rows", anyOf: ["model"], why: "they build prediction requests"),
+            .requires("agents", anyOf: ["coordinate"], why: "it says how many agents to wait for"),
+            .requires("coordinate", anyOf: ["agents", "shard"], why: "how many agents to wait for"),
+            .requires("coordinate-timeout", anyOf: ["coordinate"], why: "it bounds the wait for the other agents"),
+            .requires("shard-conns", anyOf: ["shard", "coordinate"], why: "it says how a shared load opens connections"),
+            .oneOf(["coordinate", "start-at"], why: "a coordinated run agrees on its start through Consul"),
         ],
         examples: [
             "mindalpha-pool bench --service ms-serving --conns 30 --duration 30s",
             "mindalpha-pool bench --target 127.0.0.1:9000 --rate 20k --duration 1m --fail-if 'p99>5ms'",
             "mindalpha-pool bench --service ms-serving --model demo_model --features rows.csv --columns names.txt --json > run.json",
+            "mindalpha-pool bench --service ms-serving --rate 300k --duration 1m --coordinate nightly-42 --agents 3 --json",
         ])
 
     /// The most an open loop is asked to send per second: past it, one process cannot keep a schedule.
@@ -116,6 +134,16 @@ enum BenchCommand {
         let (body, validate) = try Payload.make(args, command: name)
         let source = try source(args)
         let plan = try plan(args, defaultConcurrency: 1)
+        let sharing = try CoordinatedRun(args, command: name)
+        // A load too small to give every agent a part is refused before anything starts.
+        if sharing.agents > 1 {
+            var probe = plan
+            if case .closed = probe.mode, !args.isSet(Options.concurrency) { probe.mode = .closed(concurrency: sharing.agents) }
+            do { _ = try probe.part(for: Shard(index: 1, count: sharing.agents)) } catch { throw UsageError(error.description, command: name) }
+            if sharing.splitConns, args[Options.conns] < sharing.agents {
+                Output.err("\(Program.spec.name) bench: warning: --conns \(args[Options.conns]) over \(sharing.agents) agents: each opens at least 1 connection per instance, \(sharing.agents) in all")
+            }
+        }
         let conns = args[Options.conns]
         let perConnection = args[Options.inFlightPerConn]
         let timeout = args[Options.timeout]
@@ -130,10 +158,12 @@ enum BenchCommand {
         do {
             let code = try await run(args, group: group, engine: engine, thresholds: thresholds, body: body, validate: validate,
                                      source: source, plan: plan, conns: conns, perConnection: perConnection, timeout: timeout,
-                                     connectTimeout: connectTimeout)
+                                     connectTimeout: connectTimeout, sharing: sharing)
+            await sharing.close()
             try? await group.shutdownGracefully()
             return code
         } catch {
+            await sharing.close()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -142,19 +172,23 @@ enum BenchCommand {
     private static func run(
         _ args: ParsedArguments, group: MultiThreadedEventLoopGroup, engine: PoolEngine, thresholds: [Threshold], body: ByteBuffer,
         validate: Payload.Validator?, source: PoolConfiguration.Source, plan: LoadPlan, conns: Int, perConnection: Int,
-        timeout: Duration, connectTimeout: Duration
+        timeout: Duration, connectTimeout: Duration, sharing: CoordinatedRun
     ) async throws -> ExitCode {
-        var plan = plan
+        let wholePlan = plan
+        let wholeConns = conns
 
-        // Start-up (Consul, connections) gives way to SIGINT/SIGTERM at once, whatever it is waiting for.
-        let configuration = PoolConfiguration(
-            source: source, maxConnectionsPerInstance: conns, maxInFlightPerConnection: perConnection,
-            connectTimeout: connectTimeout, requestTimeout: timeout,
-            algorithm: SchedulingAlgorithm(rawValue: args[Options.algorithm])!,
-            ejection: EjectionPolicy(
-                consecutiveFailures: args[Options.ejectAfter], failureRate: args[Options.ejectRate],
-                maxEjectedShare: args[Options.maxEjected]),
-            engine: engine)
+        // Start-up (a shard claimed, Consul, connections, the other agents, the agreed start) gives way to
+        // SIGINT/SIGTERM at once, whatever it is waiting for.
+        func configuration(conns: Int) -> PoolConfiguration {
+            PoolConfiguration(
+                source: source, maxConnectionsPerInstance: conns, maxInFlightPerConnection: perConnection,
+                connectTimeout: connectTimeout, requestTimeout: timeout,
+                algorithm: SchedulingAlgorithm(rawValue: args[Options.algorithm])!,
+                ejection: EjectionPolicy(
+                    consecutiveFailures: args[Options.ejectAfter], failureRate: args[Options.ejectRate],
+                    maxEjectedShare: args[Options.maxEjected]),
+                engine: engine)
+        }
         let startup: Startup = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
@@ -164,33 +198,55 @@ enum BenchCommand {
             }
             task.withLockedValue {
                 $0 = Task {
-                    do throws(PoolError) {
-                        let pool = try await ConnectionPool.start(configuration, eventLoopGroup: group, logger: Logs.make("pool"))
+                    var started: ConnectionPool?
+                    do {
+                        let shard = try await sharing.claim()
+                        let pool = try await ConnectionPool.start(
+                            configuration(conns: sharing.conns(wholeConns, for: shard)), eventLoopGroup: group, logger: Logs.make("pool"))
+                        started = pool
                         // Let the connections come up before the clock starts (a dead instance's fail fast).
                         await pool.waitUntilConnected(timeout: connectTimeout + .milliseconds(100))
-                        once.resume(.ready(pool))
+                        let meeting = try await sharing.meet(as: shard)
+                        once.resume(.ready(pool, shard, meeting))
                     } catch {
-                        once.resume(.failed(error))
+                        if let started { await started.shutdown(deadline: .zero) }
+                        if let error = error as? PoolError { once.resume(.failed(error)) }
+                        else if let error = error as? CommandError { once.resume(.refused(error)) }
+                        else { once.resume(.interrupted) }
                     }
                 }
             }
         }
         let pool: ConnectionPool
+        let shard: Shard
+        let meeting: (start: Date, recordAge: Duration?)?
         switch startup {
         case let .failed(error):
             // Consul unreachable or listing no instance: 69; Consul refusing the query (a 403): 1, as discover.
             if error.kind == .discoveryRefused { throw CommandError(error.description, code: .failure) }
             throw CommandError(error.description, code: .unavailable)
+        case let .refused(error):
+            throw error
         case .interrupted:
-            let result = LoadResult.nothing(interrupted: true, during: "connecting")
+            let result = LoadResult.nothing(interrupted: true, during: sharing.runID == nil ? "connecting" : "connecting or waiting for the other agents")
             Output.out(output(BenchReport(result: result, plan: plan, client: usage()), args: args, plan: plan, conns: conns, body: body))
             return .interrupted
-        case let .ready(ready):
+        case let .ready(ready, claimed, met):
             pool = ready
+            shard = claimed
+            meeting = met
         }
 
+        // This agent's part of the load (checked above for every shard of the run).
+        let conns = sharing.conns(wholeConns, for: shard)
+        var plan = wholePlan
         let instances = pool.statistics().instances.count
-        if case .closed = plan.mode, !args.isSet(Options.concurrency) { plan.mode = .closed(concurrency: conns * instances) }
+        if case .closed = plan.mode, !args.isSet(Options.concurrency) {
+            plan.mode = .closed(concurrency: conns * instances)
+        } else {
+            plan = (try? wholePlan.part(for: shard)) ?? wholePlan
+        }
+        if case .requests = wholePlan.stop, let part = try? wholePlan.part(for: shard) { plan.stop = part.stop }
         let load = LoadEngine.start(
             pool: pool, plan: plan, body: body, eventLoop: group.next(),
             inFlightLimit: conns * perConnection * max(1, instances), inFlightPerInstance: conns * perConnection, validate: validate)
@@ -214,11 +270,23 @@ enum BenchCommand {
         ticker?.cancel()
         progress.clear()
         await pool.shutdown(deadline: .seconds(2))
-        let report = BenchReport(result: result, plan: plan, client: usage())
+        var report = BenchReport(result: result, plan: plan, client: usage())
+        report.plan = BenchReport.Plan(wholePlan, concurrency: args[Options.concurrency], conns: wholeConns, agents: sharing.agents)
+        report.agents = [BenchReport.Agent(
+            shard: shard.description, runID: sharing.runID, host: CoordinatedRun.host, pid: Int(getpid()),
+            startedAt: report.startedAt, endedAt: report.endedAt, seconds: report.seconds, requests: report.requests, rps: report.rps,
+            agreedStart: meeting.map { BenchReport.timestamp($0.start) },
+            startRecordAgeMs: meeting?.recordAge.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 })]
         for event in report.events where event.kind == "rate_not_met" {
             Output.err("\(Program.spec.name) bench: warning: \(event.message)")
         }
-        Output.out(output(report, args: args, plan: plan, conns: conns, body: body, firstErrors: result.firstError))
+        var heading = output(report, args: args, plan: plan, conns: conns, body: body, firstErrors: result.firstError)
+        if shard.count > 1, !args[Options.json], heading.hasPrefix("bench:") { heading = "bench, shard \(shard):" + heading.dropFirst("bench:".count) }
+        Output.out(heading)
+        do { try await sharing.publish(report, shard: shard) } catch let error as CommandError {
+            Output.err("\(Program.spec.name) bench: \(error.message)")
+            return error.code
+        }
         if result.interrupted { return .interrupted }
         if report.ok == 0 {
             if report.requests == 0 {
@@ -251,9 +319,12 @@ enum BenchCommand {
         return breached.isEmpty ? .success : .thresholdBreached
     }
 
-    private enum Startup: Sendable {
-        case ready(ConnectionPool)
+    private enum Startup: @unchecked Sendable {
+        /// The pool, this agent's shard, and (coordinated or `--start-at`) the start it waited for.
+        case ready(ConnectionPool, Shard, (start: Date, recordAge: Duration?)?)
         case failed(PoolError)
+        /// A coordinated start that could not be (a shard taken, agents missing, Consul unreachable).
+        case refused(CommandError)
         case interrupted
     }
 

@@ -27,6 +27,14 @@ enum BenchText {
             lines.append("  requests  \(grouped(r.requests)) in \(seconds)s, \(grouped(Int(r.rps.rounded()))) req/s")
         }
         lines.append("            ok \(grouped(r.ok)) · errors \(grouped(r.errorCount)) · unfinished \(grouped(r.unfinished)) · dropped \(grouped(r.dropped))")
+        if let o = r.overlap {
+            let agents = r.agents ?? []
+            let names = agents.isEmpty ? "\(r.runs) runs" : "\(agents.count) agent\(agents.count == 1 ? "" : "s") (" + agents.map(\.shard).joined(separator: " ") + ")"
+            lines.append("  agents    \(names) shared \(String(format: "%.2f", o.seconds))s, \(Output.percent(o.share)) of their measured time: the rate is over that window")
+            for a in agents where (a.outsideSeconds ?? 0) >= 0.05 {
+                lines.append("            shard \(a.shard) (\(a.host), pid \(a.pid)) ran \(String(format: "%.2f", a.outsideSeconds!))s outside it")
+            }
+        }
         if r.errorCount > 0 {
             lines.append("  errors    \(grouped(r.errorCount))" + String(format: " (%.3f%%): ", r.errorRate * 100)
                 + r.errors.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", "))

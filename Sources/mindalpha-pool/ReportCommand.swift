@@ -3,37 +3,99 @@ import Foundation
 import MindAlphaBench
 import MindAlphaPool
 
-/// `mindalpha-pool report merge`: several hosts' `bench --json` reports as one.
+/// `mindalpha-pool report merge|compare`: several hosts' `bench --json` reports as one, or two runs side by side.
 enum ReportCommand {
     /// Each option once, typed: `args[Options.conns]`; the spec below lists them.
     enum Options {
-        static let json = OptionSpec("json", .flag, help: "The merged report as one JSON document (mergeable again).").flag
+        static let json = OptionSpec("json", .flag, help: "The merged report as one JSON document (mergeable again); compare: the comparison as JSON.").flag
+        static let failIf = OptionSpec("fail-if", .string, help: "merge: exit 2 if this holds of the merged report (as bench --fail-if).", repeatable: true, valueName: "EXPR").texts
+        static let run = OptionSpec("run", .string, help: "merge: read the reports of this bench --coordinate run from Consul's KV store (with --consul).", valueName: "RUN-ID").text
+        static let wait = OptionSpec("wait", .duration, help: "merge --run: wait up to this long for every agent's report.", default: "0s").duration.defaulted()
+        static let failIfWorse = OptionSpec("fail-if-worse", .string, help: "compare: exit 2 if B is worse than A by more than this percentage (10%) in rate, a percentile or the error rate.", valueName: "PERCENT").text
     }
 
     static let spec = CommandSpec(
         name: "report",
-        summary: "merge bench --json reports from several hosts into one",
+        summary: "merge bench --json reports from several hosts into one, or compare two runs",
         discussion: """
-        A load larger than one machine: run bench --json on several hosts against the same fleet at the same time, \
-        then merge. Counts and rates add up, the time is the longest run's, percentiles come from the merged \
-        latency histograms (exact to 3 significant digits), per instance too, and the per-second timelines add up \
-        second by second. - reads a report from stdin.
+        merge: a load larger than one machine, run as bench --json on several hosts against the same fleet at the \
+        same time (or as bench --shard/--coordinate agents): counts add up, percentiles come from the merged \
+        latency histograms (exact to 3 significant digits), per instance too, the per-second timelines add up \
+        second by second (lined up by the wall clock), and the rate is taken over the window all runs overlap — how \
+        much of each run fell outside it is said. Runs of different loops or plans are refused; the same shard twice \
+        and shards missing are warned about. --run reads a coordinated run's reports from Consul. - reads a \
+        report from stdin. compare A B: two runs side by side — rate, each percentile, errors, per instance — with \
+        the change from A to B in percent; --fail-if-worse exits 2 past a regression.
         """,
         options: [
             Options.json.spec,
-        ],
+            Options.failIf.spec,
+            Options.run.spec,
+            Options.wait.spec,
+            Options.failIfWorse.spec,
+        ] + ConsulOptions.specs,
         positionals: [
-            PositionalSpec("action", .choice(["merge"]), help: "merge: combine the reports."),
-            PositionalSpec("files", .path, help: "bench --json reports.", variadic: true),
+            PositionalSpec("action", .choice(["merge", "compare"]), help: "merge: combine the reports; compare: A against B."),
+            PositionalSpec("files", .path, help: "bench --json reports (none with --run).", optional: true, variadic: true),
         ],
-        examples: ["mindalpha-pool report merge host-a.json host-b.json host-c.json"])
+        rules: [
+            .requires("wait", anyOf: ["run"], why: "it waits for a coordinated run's reports"),
+        ],
+        examples: [
+            "mindalpha-pool report merge host-a.json host-b.json host-c.json",
+            "mindalpha-pool report merge --consul 127.0.0.1:8500 --run nightly-42 --fail-if 'p99>5ms'",
+            "mindalpha-pool report compare before.json after.json --fail-if-worse 10%",
+        ])
 
     /// A report is small (a long run with a per-second timeline is a few megabytes): reading stops past this.
     static let maxReportSize = 64 << 20
 
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
+        let action = args.positionals.first ?? "merge"
         let files = Array(args.positionals.dropFirst())
-        guard !files.isEmpty else { throw UsageError("report merge needs at least one bench --json file", command: spec.name) }
+        if action == "compare" {
+            guard files.count == 2, args[Options.run] == nil else {
+                throw UsageError("report compare takes two bench --json files: the baseline A and the run B", command: spec.name)
+            }
+            let a = try load(files[0]), b = try load(files[1])
+            return try ReportComparison.run(a, b, names: (files[0], files[1]), args: args)
+        }
+        if args.isSet(Options.failIfWorse) { throw UsageError("--fail-if-worse is for report compare", command: spec.name) }
+        let thresholds = try args[Options.failIf].map { text in
+            do { return try Threshold(parsing: text) } catch { throw UsageError("--fail-if: \(error)", command: spec.name) }
+        }
+        var reports: [BenchReport]
+        if let runID = args[Options.run] {
+            guard files.isEmpty else { throw UsageError("give --run or files to merge, not both", command: spec.name) }
+            reports = try await CoordinatedRun.reports(args, runID: runID, wait: args[Options.wait])
+        } else {
+            guard !files.isEmpty else { throw UsageError("report merge needs at least one bench --json file (or --run RUN-ID)", command: spec.name) }
+            reports = try readAll(files)
+        }
+        let (refusals, warnings) = BenchReport.mergeProblems(reports)
+        if let refusal = refusals.first { throw CommandError(refusal) }
+        for warning in warnings { Output.err("\(Program.spec.name) report: warning: \(warning)") }
+        let merged = BenchReport.merged(reports)
+        if let o = merged.overlap, o.seconds <= 0, reports.count > 1 {
+            throw CommandError("these runs never overlapped in time (\(spans(reports))): merge runs that applied their load together")
+        }
+        let heading = "report: \(merged.runs) runs merged (\(merged.mode) loop), \(merged.instances.count) instances"
+        Output.out(args[Options.json] ? merged.json : BenchText.render(merged, heading: heading))
+        let breached = thresholds.filter { $0.isBreached(by: merged) }
+        for t in breached {
+            Output.err("\(Program.spec.name) report: --fail-if \(t) breached: \(t.metric.rawValue) is \(BenchText.format(t, t.measured(in: merged)))")
+        }
+        if !breached.isEmpty { return .thresholdBreached }
+        return warnings.contains(where: { $0.hasPrefix("no report of shard") }) ? .failure : .success
+    }
+
+    /// Each run's measured window, for a message.
+    static func spans(_ reports: [BenchReport]) -> String {
+        reports.map { "\($0.startedAt ?? "?") to \($0.endedAt ?? "?")" }.joined(separator: "; ")
+    }
+
+    /// The files' reports, each file once (the same file named twice is counted once; identical contents warned).
+    static func readAll(_ files: [String]) throws -> [BenchReport] {
         var reports: [BenchReport] = []
         var seen: [String: String] = [:]
         var contents: [Data: String] = [:]
@@ -49,20 +111,19 @@ enum ReportCommand {
                 Output.err("\(Program.spec.name) report: warning: '\(file)' is identical to '\(twin)': the same run twice? Both are counted")
             }
             contents[data] = file
-            do {
-                reports.append(try BenchReport.decode(data))
-            } catch {
-                throw CommandError("'\(file)' is not a bench --json report: \(describe(decoding: error)) — produce one with mindalpha-pool bench --json > FILE")
-            }
+            reports.append(try decode(data, name: "'\(file)'"))
         }
-        let modes = Set(reports.map(\.mode))
-        guard modes.count == 1 else {
-            throw CommandError("cannot merge closed-loop and open-loop runs (\(modes.sorted().joined(separator: ", "))): their rates mean different things — merge runs of one mode")
+        return reports
+    }
+
+    static func load(_ file: String) throws -> BenchReport { try decode(try read(file), name: "'\(file)'") }
+
+    static func decode(_ data: Data, name: String) throws -> BenchReport {
+        do {
+            return try BenchReport.decode(data)
+        } catch {
+            throw CommandError("\(name) is not a bench --json report: \(describe(decoding: error)) — produce one with mindalpha-pool bench --json > FILE")
         }
-        let merged = BenchReport.merged(reports)
-        let heading = "report: \(merged.runs) runs merged (\(merged.mode) loop), \(merged.instances.count) instances"
-        Output.out(args[Options.json] ? merged.json : BenchText.render(merged, heading: heading))
-        return .success
     }
 
     /// A report's bytes: a file (not a directory, not endless) or stdin, at most ``maxReportSize``.

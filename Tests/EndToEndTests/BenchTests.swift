@@ -37,7 +37,11 @@ import Testing
         #expect(Set(object.keys) == ["rps", "target_rps", "mode", "seconds", "requests", "sent", "ok", "errors", "error_rate", "unfinished",
                                      "dropped", "unplaced", "late", "duplicate", "unknown_id", "in_flight_limit", "latency",
                                      "latency_uncorrected", "instances", "events", "timeline", "histogram", "histogram_uncorrected",
-                                     "runs", "interrupted", "client", "connections"])
+                                     "runs", "interrupted", "client", "connections", "started_at", "ended_at", "plan", "agents", "overlap"])
+        for key in ["started_at", "ended_at"] { #expect(BenchReport.date(object[key] as? String ?? "") != nil, "\(key)") }
+        #expect(report.plan == BenchReport.Plan(mode: "closed", concurrency: nil, rate: nil, rateRamp: nil, durationSeconds: nil, requests: 6000,
+                                                warmupSeconds: 0, timeoutSeconds: 1, conns: 4, agents: 1))
+        #expect(report.agents?.map(\.shard) == ["1/1"] && object["overlap"] is NSNull)
         for key in ["target_rps", "in_flight_limit", "latency_uncorrected", "histogram_uncorrected"] {
             #expect(object[key] is NSNull, "\(key) is not null in a closed loop")
         }
@@ -106,21 +110,34 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("merge-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        // Two hosts' runs at the same time (each starting at the same agreed moment).
+        let start = BenchReport.timestamp(Date().addingTimeInterval(2))
+        async let first = Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(ports[1])",
+                                    "--duration", "2s", "--conns", "2", "--start-at", start, "--json"])
+        async let second = Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(ports[1])",
+                                     "--duration", "2s", "--conns", "1", "--start-at", start, "--json"])
         var reports: [BenchReport] = []
-        for (i, requests) in [700, 300].enumerated() {
-            let result = try await Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "--target", "127.0.0.1:\(ports[1])",
-                                       "--requests", String(requests), "--conns", "2", "--json"])
+        for (i, result) in try await [first, second].enumerated() {
             try result.stdout.write(to: dir.appendingPathComponent("\(i).json"), atomically: true, encoding: .utf8)
             reports.append(try Self.report(result))
         }
+        let total = reports[0].requests + reports[1].requests
         let merged = try Self.report(try await Tool.run(["report", "merge", dir.appendingPathComponent("0.json").path,
                                                    dir.appendingPathComponent("1.json").path, "--json"]))
-        #expect(merged.runs == 2 && merged.requests == 1000 && merged.ok == 1000)
-        #expect(merged.histogram.reduce(0) { $0 + $1[1] } == 1000)
-        #expect(merged.instances.reduce(0) { $0 + $1.requests } == 1000)
+        #expect(merged.runs == 2 && merged.requests == total && merged.ok == total)
+        #expect(merged.histogram.reduce(0) { $0 + $1[1] } == UInt64(total))
+        #expect(merged.instances.reduce(0) { $0 + $1.requests } == total)
         #expect(merged.latency.max == max(reports[0].latency.max, reports[1].latency.max))
+        // Started together: nearly all of both runs overlap, and the rate is the sum over that window.
+        let overlap = try #require(merged.overlap)
+        #expect(overlap.seconds > 1.8 && overlap.share > 0.9, "\(overlap)")
+        #expect(abs(merged.rps - (reports[0].rps + reports[1].rps)) <= 0.1 * merged.rps, "\(merged.rps) vs \(reports[0].rps) + \(reports[1].rps)")
         let text = try await Tool.run(["report", "merge", dir.appendingPathComponent("0.json").path])
-        #expect(text.status == 0 && text.stdout.contains("requests  700"))
+        func grouped(_ n: Int) -> String {
+            let digits = String(n)
+            return digits.enumerated().map { i, c in (i > 0 && (digits.count - i) % 3 == 0 ? "," : "") + String(c) }.joined()
+        }
+        #expect(text.status == 0 && text.stdout.contains("requests  \(grouped(reports[0].requests))"), "\(text.stdout)")
         let bad = try await Tool.run(["report", "merge", "/dev/null"])
         #expect(bad.status == 1 && bad.stderr.contains("is not a bench --json report"))
     }
