@@ -1,17 +1,21 @@
 import Logging
 import MindAlphaPool
+import NIOConcurrencyHelpers
 
 /// A Consul service as a pool's ``InstanceSource``: the passing instances of one health query, followed with
 /// blocking queries (``ConsulClient/watch(_:wait:)``) for the pool's life, over one long-lived HTTP client.
 public final class ConsulInstanceSource: InstanceSource {
     public let settings: ConsulSettings
     public let query: HealthQuery
-    private let client: Result<ConsulClient, ConsulError>
+    private let logger: Logger
+    /// Made when the pool first asks for updates: a source that is never started holds no HTTP client (one that is
+    /// never shut down traps when it is released).
+    private let client = NIOLockedValueBox<Result<ConsulClient, ConsulError>?>(nil)
 
     public init(settings: ConsulSettings, query: HealthQuery, logger: Logger = Logger(label: "mindalpha.consul")) {
         self.settings = settings
         self.query = query
-        self.client = Result { () throws(ConsulError) in try ConsulClient(settings: settings, logger: logger) }
+        self.logger = logger
     }
 
     public var name: String { query.service }
@@ -20,7 +24,11 @@ public final class ConsulInstanceSource: InstanceSource {
     /// failure: a pool cannot start on it); then the watch's sets, failures and recoveries.
     public func updates() -> AsyncStream<InstanceUpdate> {
         let client: ConsulClient
-        switch self.client {
+        let made = self.client.withLockedValue { c in
+            if c == nil { c = Result { () throws(ConsulError) in try ConsulClient(settings: settings, logger: logger) } }
+            return c!
+        }
+        switch made {
         case let .success(c): client = c
         case let .failure(error): return AsyncStream { $0.yield(.failed("\(error)", refused: true)); $0.finish() }
         }
@@ -57,7 +65,7 @@ public final class ConsulInstanceSource: InstanceSource {
     }
 
     public func shutdown() async {
-        if case let .success(client) = client { try? await client.shutdown() }
+        if case let .success(client)? = client.withLockedValue({ $0 }) { try? await client.shutdown() }
     }
 }
 

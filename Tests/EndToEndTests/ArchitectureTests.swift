@@ -12,7 +12,7 @@ import TestSupport
         "CommandLineKit": ["MindAlphaWire"],
         "MindAlphaWire": ["NIOCore"],
         "MindAlphaPool": ["MindAlphaWire", "CEpoll", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging"],
-        "MindAlphaDiscovery": ["MindAlphaPool", "NIOCore", "NIOPosix", "NIOHTTP1", "NIOSSL", "AsyncHTTPClient", "Logging"],
+        "MindAlphaDiscovery": ["MindAlphaPool", "NIOCore", "NIOConcurrencyHelpers", "NIOPosix", "NIOHTTP1", "NIOSSL", "AsyncHTTPClient", "Logging"],
         "MindAlphaBench": ["MindAlphaPool", "MindAlphaWire", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging", "Histogram"],
         "MindAlphaServer": ["MindAlphaWire", "CEpoll", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Logging"],
         "ConsulDevAgent": ["MindAlphaWire", "NIOCore", "NIOPosix", "NIOHTTP1", "NIOConcurrencyHelpers", "Logging"],
