@@ -3,7 +3,7 @@
 # Silent and quick when everything is present.
 #   scripts/bootstrap.sh          libreadline-dev (the REPL links GNU readline)
 #   scripts/bootstrap.sh --tests  also what tests drive: flatbuffers-compiler, openssl, tmux, groff, man-db, mandoc, zsh, fish,
-#                                 and from PyPI py-consul
+#                                 and from PyPI py-consul, python-hcl2, PyYAML
 set -euo pipefail
 
 missing=()
@@ -19,13 +19,21 @@ if [ "${1:-}" = "--tests" ]; then
   command -v fish >/dev/null 2>&1 || missing+=(fish)
 fi
 # Python packages from PyPI that tests use as judges: py-consul (a third-party Consul client) against consul-dev's
-# key/value API.
-if [ "${1:-}" = "--tests" ] && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import consul' >/dev/null 2>&1; then
-  echo "bootstrap: installing py-consul (pip)" >&2
-  if ! python3 -m pip install -q --disable-pip-version-check py-consul==1.8.0 >/tmp/bootstrap-pip.log 2>&1; then
-    cat /tmp/bootstrap-pip.log >&2
-    echo "bootstrap: pip could not install py-consul" >&2
-    exit 1
+# key/value API; python-hcl2 and PyYAML to read the Nomad and Kubernetes job files.
+if [ "${1:-}" = "--tests" ] && command -v python3 >/dev/null 2>&1; then
+  pip=()
+  python3 -c 'import consul' >/dev/null 2>&1 || pip+=(py-consul==1.8.0)
+  python3 -c 'import hcl2' >/dev/null 2>&1 || pip+=(python-hcl2==8.1.4)
+  python3 -c 'import yaml' >/dev/null 2>&1 || pip+=(PyYAML)
+  if [ ${#pip[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${pip[*]} (pip)" >&2
+    pip_log=$(mktemp)
+    if ! python3 -m pip install -q --disable-pip-version-check "${pip[@]}" >"$pip_log" 2>&1; then
+      cat "$pip_log" >&2
+      echo "bootstrap: pip could not install ${pip[*]}" >&2
+      exit 1
+    fi
+    rm -f "$pip_log"
   fi
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
