@@ -17,8 +17,10 @@ enum ConsulDevCommand {
         discussion: """
         Implements, as real Consul does: PUT /v1/agent/service/register, /v1/agent/service/deregister/:id, \
         /v1/agent/check/pass|warn|fail/:id; GET /v1/health/service/:name (passing, tag, blocking index/wait), \
-        /v1/catalog/services, /v1/catalog/service/:name, /v1/status/leader, /v1/agent/self. TTL checks expire to \
-        critical; TCP and HTTP checks are performed on their interval. Nothing is persisted.
+        /v1/catalog/services, /v1/catalog/service/:name, /v1/status/leader, /v1/agent/self; the key/value store: \
+        GET, PUT and DELETE /v1/kv/:key (recurse, keys, separator, raw, flags, cas, blocking index/wait), where \
+        bench --coordinate agents meet. TTL checks expire to critical; TCP and HTTP checks are performed on their \
+        interval. Nothing is persisted.
         """,
         options: [
             Options.listen.spec,
