@@ -71,6 +71,27 @@ extension BenchTests {
         }
     }
 
+    @Test func agentsThatNeverArriveEndTheWaitWithExit69NamingThem() async throws {
+        try await Self.agentFleet { agent, _ in
+            let alone = try await Tool.run(["bench", "--service", "ms-serving", "--consul", agent.address, "--duration", "1s",
+                                            "--coordinate", "run-3", "--shard", "2/3", "--coordinate-timeout", "500ms"])
+            #expect(alone.status == 69, "\(alone.stderr)")
+            #expect(alone.stderr.contains("only 1 of 3 agents joined run run-3 within 500ms (missing: shards 1/3, 3/3): start the others, or lower --agents"), "\(alone.stderr)")
+            // A Consul that does not answer is said as such, before anything is claimed.
+            let port = try await ScriptedServer.closedPort()
+            let nowhere = try await Tool.run(["bench", "--service", "ms-serving", "--consul", "127.0.0.1:\(port)", "--duration", "1s",
+                                              "--coordinate", "run-4", "--agents", "2"])
+            #expect(nowhere.status == 69 && nowhere.stderr.contains("unreachable"), "\(nowhere.stderr)")
+            // Options that do not go together are usage errors.
+            let both = try await Tool.run(["bench", "--target", "127.0.0.1:1", "--coordinate", "x", "--agents", "2", "--start-at", "2026-12-02T10:00:00Z"])
+            #expect(both.status == 64, "\(both.stderr)")
+            let tooFew = try await Tool.run(["bench", "--target", "127.0.0.1:1", "--shard", "1/3", "--concurrency", "2"])
+            #expect(tooFew.status == 64 && tooFew.stderr.contains("--concurrency 2 cannot be split over 3 agents"), "\(tooFew.stderr)")
+            let badShard = try await Tool.run(["bench", "--target", "127.0.0.1:1", "--shard", "4/3"])
+            #expect(badShard.status == 64 && badShard.stderr.contains("shard 4 does not exist in 3"), "\(badShard.stderr)")
+        }
+    }
+
     @Test func anAgentThatStartsLateIsReportedOutsideTheSharedWindow() async throws {
         try await Self.agentFleet { agent, servers in
             let at = Date().addingTimeInterval(2)
