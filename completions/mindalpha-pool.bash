@@ -81,27 +81,31 @@ _mindalpha_pool() {
             --algorithm) mapfile -t candidates < <(compgen -P "$prefix" -W "lvs smooth" -- "$value") ;;
             --engine) mapfile -t candidates < <(compgen -P "$prefix" -W "direct nio" -- "$value") ;;
             --shard-conns) mapfile -t candidates < <(compgen -P "$prefix" -W "split each" -- "$value") ;;
+            --hgrm) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --service|-s) mapfile -t candidates < <(_mindalpha_pool_values "--tag --filter --namespace --target -t --consul --token --token-file --ca-file --datacenter --wait" discover --list-services | sed "s|^|$prefix|") ;;
             --target|-t) mapfile -t candidates < <(_mindalpha_pool_values "--service -s --tag --filter --namespace --consul --token --token-file --ca-file --datacenter --wait" discover --list-targets | sed "s|^|$prefix|") ;;
             --token-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --ca-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --conns|-c|--concurrency|--rate|-r|--rate-ramp|--duration|-d|--requests|-n|--warmup|--timeout|--connect-timeout|--payload-size|--payload-hex|--model|--rows|--eject-after|--eject-rate|--max-ejected|--in-flight-per-conn|--threads|--fail-if|--shard|--agents|--coordinate|--coordinate-timeout|--start-at|--tag|--filter|--namespace|--consul|--token|--datacenter) ;;  # a value to type
             *)
-                mapfile -t candidates < <(compgen -W "--conns -c --concurrency --rate -r --rate-ramp --duration -d --requests -n --warmup --timeout --connect-timeout --payload-size --payload-file --payload-hex --model --features --columns --rows --algorithm --eject-after --eject-rate --max-ejected --in-flight-per-conn --threads --engine --fail-if --shard --shard-conns --agents --coordinate --coordinate-timeout --start-at --json --quiet -q --service -s --tag --filter --namespace --consistent --target -t --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur") ;;
+                mapfile -t candidates < <(compgen -W "--conns -c --concurrency --rate -r --rate-ramp --duration -d --requests -n --warmup --timeout --connect-timeout --payload-size --payload-file --payload-hex --model --features --columns --rows --algorithm --eject-after --eject-rate --max-ejected --in-flight-per-conn --threads --engine --fail-if --shard --shard-conns --agents --coordinate --coordinate-timeout --start-at --hgrm --json --quiet -q --service -s --tag --filter --namespace --consistent --target -t --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur") ;;
             esac ;;
         report)
             case "$opt" in
+            --out|-o) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
+            --format) mapfile -t candidates < <(compgen -P "$prefix" -W "svg png" -- "$value") ;;
+            --hgrm) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --token-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --ca-file) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -P "$prefix" -f -- "$value") ;;
             --fail-if|--run|--wait|--fail-if-worse|--consul|--token|--datacenter) ;;  # a value to type
             *)
                 if [[ "$cur" == -* ]]; then
-                    mapfile -t candidates < <(compgen -W "--json --fail-if --run --wait --fail-if-worse --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur")
+                    mapfile -t candidates < <(compgen -W "--json --fail-if --run --wait --fail-if-worse --out -o --format --hgrm --consul --token --token-file --ca-file --datacenter --help -h" -- "$cur")
                 else
                     local n=0 k
                     for ((k = 2; k < cword; k++)); do [[ "${words[k]}" != -* ]] && ((n++)); done
                     case $n in
-                    0) mapfile -t candidates < <(compgen -W "merge compare" -- "$cur") ;;
+                    0) mapfile -t candidates < <(compgen -W "merge compare plot export" -- "$cur") ;;
                     *) compopt -o filenames 2>/dev/null; mapfile -t candidates < <(compgen -f -- "$cur") ;;
                     esac
                 fi ;;

@@ -2,7 +2,7 @@
 # Installs what a fresh Debian machine lacks to build (and, with --tests, to test) mindalpha-pool.
 # Silent and quick when everything is present.
 #   scripts/bootstrap.sh          libreadline-dev (the REPL links GNU readline)
-#   scripts/bootstrap.sh --tests  also what tests drive: flatbuffers-compiler, openssl, tmux, groff, man-db, mandoc, zsh, fish,
+#   scripts/bootstrap.sh --tests  also what tests drive: flatbuffers-compiler, openssl, tmux, groff, man-db, mandoc, zsh, fish, librsvg2-bin,
 #                                 and from PyPI py-consul, python-hcl2, PyYAML
 set -euo pipefail
 
@@ -17,6 +17,7 @@ if [ "${1:-}" = "--tests" ]; then
   command -v mandoc >/dev/null 2>&1 || missing+=(mandoc)    # ... and linted (mandoc -T lint)
   command -v zsh >/dev/null 2>&1 || missing+=(zsh)          # the completions, driven in each shell
   command -v fish >/dev/null 2>&1 || missing+=(fish)
+  command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)  # report plot's SVG rendered to PNG by a real renderer
 fi
 # Python packages from PyPI that tests use as judges: py-consul (a third-party Consul client) against consul-dev's
 # key/value API; python-hcl2 and PyYAML to read the Nomad and Kubernetes job files.

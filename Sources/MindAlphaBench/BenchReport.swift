@@ -239,7 +239,7 @@ public struct BenchReport: Codable, Sendable, Equatable {
         case plan, agents, overlap
         case targetRps = "target_rps", errorRate = "error_rate", latencyUncorrected = "latency_uncorrected"
         case histogramUncorrected = "histogram_uncorrected", unknownID = "unknown_id", inFlightLimit = "in_flight_limit"
-        case startedAt = "started_at", endedAt = "ended_at"
+        case startedAt = "started_at", endedAt = "ended_at", command
     }
 
     /// Achieved sends per second over the measured time.
@@ -295,6 +295,8 @@ public struct BenchReport: Codable, Sendable, Equatable {
     public var agents: [Agent]? = nil
     /// Merged reports: the window all agents shared.
     public var overlap: Overlap? = nil
+    /// The command line that made the run (for titles).
+    public var command: String? = nil
 
     public var errorCount: Int { errors.values.reduce(0, +) }
 
@@ -334,6 +336,7 @@ public struct BenchReport: Codable, Sendable, Equatable {
         try c.encode(plan, forKey: .plan)
         try c.encode(agents, forKey: .agents)
         try c.encode(overlap, forKey: .overlap)
+        try c.encode(command, forKey: .command)
     }
 
     /// The largest gap between an instance's observed and expected share, in percentage points.

@@ -43,6 +43,7 @@ enum BenchCommand {
         static let coordinate = OptionSpec("coordinate", .string, help: "Start together with the run's other agents through Consul's KV store (keys under mindalpha-pool/runs/RUN-ID/); the report is written there too, for report merge --run.", valueName: "RUN-ID").text
         static let coordinateTimeout = OptionSpec("coordinate-timeout", .duration, help: "How long to wait for every agent of --coordinate to join (then exit 69).", default: "60s").duration.defaulted()
         static let startAt = OptionSpec("start-at", .string, help: "Start the load at this wall-clock time (RFC 3339), for agents started together without Consul.", valueName: "TIME").text
+        static let hgrm = OptionSpec("hgrm", .path, help: "Also write the latency distribution to this file in HdrHistogram's .hgrm format (values in ms), as HdrHistogram's plotter reads it.").text
         static let json = OptionSpec("json", .flag, help: "The report as one JSON document (stable keys, histogram buckets for report merge).").flag
         static let quiet = OptionSpec("quiet", short: "q", .flag, help: "No progress lines.").flag
     }
@@ -99,6 +100,7 @@ enum BenchCommand {
             Options.coordinate.spec,
             Options.coordinateTimeout.spec,
             Options.startAt.spec,
+            Options.hgrm.spec,
             Options.json.spec,
             Options.quiet.spec,
         ] + ConsulOptions.serviceSpecs + ConsulOptions.specs,
@@ -272,6 +274,12 @@ enum BenchCommand {
         await pool.shutdown(deadline: .seconds(2))
         var report = BenchReport(result: result, plan: plan, client: usage())
         report.plan = BenchReport.Plan(wholePlan, concurrency: args[Options.concurrency], conns: wholeConns, agents: sharing.agents)
+        report.command = ([Program.spec.name] + CommandLine.arguments.dropFirst()).map(Self.shellWord).joined(separator: " ")
+        if let file = args[Options.hgrm], let text = report.hgrm() {
+            do { try text.write(toFile: file, atomically: true, encoding: .utf8) } catch {
+                Output.err("\(Program.spec.name) bench: cannot write --hgrm '\(file)': \(error.localizedDescription)")
+            }
+        }
         report.agents = [BenchReport.Agent(
             shard: shard.description, runID: sharing.runID, host: CoordinatedRun.host, pid: Int(getpid()),
             startedAt: report.startedAt, endedAt: report.endedAt, seconds: report.seconds, requests: report.requests, rps: report.rps,
@@ -317,6 +325,12 @@ enum BenchCommand {
             Output.err("\(Program.spec.name) bench: --fail-if \(t) breached: \(t.metric.rawValue) is \(BenchText.format(t, t.measured(in: report)))")
         }
         return breached.isEmpty ? .success : .thresholdBreached
+    }
+
+    /// A word as a shell would need it quoted.
+    static func shellWord(_ word: String) -> String {
+        let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./:@=,%+".contains($0) }
+        return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private enum Startup: @unchecked Sendable {
@@ -390,9 +404,13 @@ final class SignalCount: Sendable {
     func next() -> Int { count.add(1, ordering: .relaxed).newValue }
 }
 
-/// The once-a-second line on stderr, when it is a terminal: elapsed of total, the last second's rate and p99.
+/// The once-a-second line on stderr, when it is a terminal: elapsed of total, the last second's rate and p99, and a
+/// sparkline of the last seconds' p99.
 final class Progress: Sendable {
     let enabled: Bool
+    /// The p99 of the last seconds, oldest first (at most ``sparkSeconds``).
+    private let p99s = NIOLockedValueBox<[(second: Int, p99: UInt64)]>([])
+    static let sparkSeconds = 12
     init(enabled: Bool) { self.enabled = enabled }
 
     func show(_ p: LoadEngine.Progress) {
@@ -401,6 +419,14 @@ final class Progress: Sendable {
         var line = seconds < 0 ? "  warming up" : "  \(Int(seconds))s" + (p.total.map { "/\(formatDuration($0))" } ?? "")
         if let last = p.lastSecond {
             line += "  \(BenchText.grouped(last.requests)) req/s  p99 " + (last.p99 == 0 ? "-" : formatLatency(microseconds: Double(last.p99) / 1000))
+            // Once per second of the run: a tick that comes twice in one second adds it once.
+            let second = Int(seconds.rounded(.down)) - 1
+            let history = p99s.withLockedValue { h in
+                if last.p99 > 0, h.last?.second != second { h.append((second, last.p99)) }
+                if h.count > Self.sparkSeconds { h.removeFirst(h.count - Self.sparkSeconds) }
+                return h.map(\.p99)
+            }
+            if history.count > 1 { line += " " + BenchText.chart.sparkline(history) }
         }
         line += "  \(BenchText.grouped(p.finished)) done  \(BenchText.grouped(p.errors)) errors"
         Output.errRaw("\r\u{1B}[K" + line)

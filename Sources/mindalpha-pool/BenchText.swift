@@ -17,7 +17,10 @@ enum BenchText {
         return "bench: \(load)"
     }
 
-    static func render(_ r: BenchReport, heading: String, firstErrors: [String: String] = [:]) -> String {
+    /// The charts of a text report, drawn as the environment's locale and terminal allow.
+    static var chart: TerminalChart { TerminalChart(glyphs: .forEnvironment(ProcessInfo.processInfo.environment)) }
+
+    static func render(_ r: BenchReport, heading: String, firstErrors: [String: String] = [:], chart: TerminalChart = BenchText.chart) -> String {
         var lines: [String] = [heading]
         let seconds = String(format: "%.2f", r.seconds)
         if let target = r.targetRps {
@@ -27,7 +30,7 @@ enum BenchText {
             lines.append("  requests  \(grouped(r.requests)) in \(seconds)s, \(grouped(Int(r.rps.rounded()))) req/s")
         }
         lines.append("            ok \(grouped(r.ok)) · errors \(grouped(r.errorCount)) · unfinished \(grouped(r.unfinished)) · dropped \(grouped(r.dropped))")
-        if let o = r.overlap {
+        if let o = r.overlap, r.runs > 1 {
             let agents = r.agents ?? []
             let names = agents.isEmpty ? "\(r.runs) runs" : "\(agents.count) agent\(agents.count == 1 ? "" : "s") (" + agents.map(\.shard).joined(separator: " ") + ")"
             lines.append("  agents    \(names) shared \(String(format: "%.2f", o.seconds))s, \(Output.percent(o.share)) of their measured time: the rate is over that window")
@@ -63,9 +66,21 @@ enum BenchText {
             lines.append("  latency   " + summary(r.latency) + (r.latencyUncorrected == nil ? "" : "  (from intended send)"))
             if let u = r.latencyUncorrected { lines.append("            " + summary(u) + "  (uncorrected)") }
         }
+        if r.ok > 0 {
+            lines.append("")
+            lines.append("  latency histogram")
+            lines += chart.histogram(r.histogram)
+            lines.append("  percentiles")
+            lines += chart.spectrum(r.histogram)
+        }
         if !r.instances.isEmpty || r.unplaced > 0 {
             lines.append("")
             lines.append(indent(instanceTable(r)))
+        }
+        if r.instances.count > 1 {
+            lines.append("")
+            lines.append("  shares: observed (bar) against expected (\(chart.glyphs.mark))")
+            lines += chart.shares(r.instances)
         }
         if !r.events.isEmpty {
             lines.append("")

@@ -11,6 +11,9 @@ enum ReportCommand {
         static let failIf = OptionSpec("fail-if", .string, help: "merge: exit 2 if this holds of the merged report (as bench --fail-if).", repeatable: true, valueName: "EXPR").texts
         static let run = OptionSpec("run", .string, help: "merge: read the reports of this bench --coordinate run from Consul's KV store (with --consul).", valueName: "RUN-ID").text
         static let wait = OptionSpec("wait", .duration, help: "merge --run: wait up to this long for every agent's report.", default: "0s").duration.defaulted()
+        static let out = OptionSpec("out", short: "o", .path, help: "plot: the file to write (.svg, or .png with --format png).", default: "run.svg").text.defaulted()
+        static let format = OptionSpec("format", .choice(["svg", "png"]), help: "plot: svg (written by this tool), or png (the SVG rendered by rsvg-convert, from Debian's librsvg2-bin).", default: "svg").text.defaulted()
+        static let hgrm = OptionSpec("hgrm", .path, help: "export: write the latency distribution in HdrHistogram's .hgrm format to this file (- for stdout).").text
         static let failIfWorse = OptionSpec("fail-if-worse", .string, help: "compare: exit 2 if B is worse than A by more than this percentage (10%) in rate, a percentile or the error rate.", valueName: "PERCENT").text
     }
 
@@ -33,9 +36,12 @@ enum ReportCommand {
             Options.run.spec,
             Options.wait.spec,
             Options.failIfWorse.spec,
+            Options.out.spec,
+            Options.format.spec,
+            Options.hgrm.spec,
         ] + ConsulOptions.specs,
         positionals: [
-            PositionalSpec("action", .choice(["merge", "compare"]), help: "merge: combine the reports; compare: A against B."),
+            PositionalSpec("action", .choice(["merge", "compare", "plot", "export"]), help: "merge: combine the reports; compare: A against B; plot: draw them as one SVG; export: write a report's latency distribution (--hgrm)."),
             PositionalSpec("files", .path, help: "bench --json reports (none with --run).", optional: true, variadic: true),
         ],
         rules: [
@@ -53,6 +59,29 @@ enum ReportCommand {
     static func run(_ args: ParsedArguments) async throws -> ExitCode {
         let action = args.positionals.first ?? "merge"
         let files = Array(args.positionals.dropFirst())
+        if action == "plot" || action == "export" {
+            guard !files.isEmpty else { throw UsageError("report \(action) needs at least one bench --json file", command: spec.name) }
+            let reports = try readAll(files)
+            if action == "export" {
+                guard let file = args[Options.hgrm] else { throw UsageError("report export needs --hgrm FILE (- for stdout)", command: spec.name) }
+                guard reports.count == 1, let text = reports[0].hgrm() else {
+                    throw UsageError("report export --hgrm takes one report (merge several first)", command: spec.name)
+                }
+                if file == "-" { Output.out(text, terminator: "") } else { try write(text, to: file) }
+                return .success
+            }
+            let runs = zip(files, reports).map { ReportPlot.Run(name: URL(fileURLWithPath: $0.0).deletingPathExtension().lastPathComponent, report: $0.1) }
+            let title = reports.count == 1 ? (reports[0].command ?? "mindalpha-pool bench") : "\(reports.count) runs: " + runs.map(\.name).joined(separator: ", ")
+            let svg = ReportPlot(runs: runs, title: title).svg
+            let out = args[Options.out]
+            if args[Options.format] == "png" {
+                try ReportPNG.render(svg, to: out)
+            } else {
+                try write(svg, to: out)
+            }
+            Output.err("\(Program.spec.name) report: wrote \(out)")
+            return .success
+        }
         if action == "compare" {
             guard files.count == 2, args[Options.run] == nil else {
                 throw UsageError("report compare takes two bench --json files: the baseline A and the run B", command: spec.name)
@@ -87,6 +116,12 @@ enum ReportCommand {
         }
         if !breached.isEmpty { return .thresholdBreached }
         return warnings.contains(where: { $0.hasPrefix("no report of shard") }) ? .failure : .success
+    }
+
+    static func write(_ text: String, to file: String) throws {
+        do { try text.write(toFile: file, atomically: true, encoding: .utf8) } catch {
+            throw CommandError("cannot write '\(file)': check that its folder exists and is writable")
+        }
     }
 
     /// Each run's measured window, for a message.

@@ -37,7 +37,7 @@ import Testing
         #expect(Set(object.keys) == ["rps", "target_rps", "mode", "seconds", "requests", "sent", "ok", "errors", "error_rate", "unfinished",
                                      "dropped", "unplaced", "late", "duplicate", "unknown_id", "in_flight_limit", "latency",
                                      "latency_uncorrected", "instances", "events", "timeline", "histogram", "histogram_uncorrected",
-                                     "runs", "interrupted", "client", "connections", "started_at", "ended_at", "plan", "agents", "overlap"])
+                                     "runs", "interrupted", "client", "connections", "started_at", "ended_at", "plan", "agents", "overlap", "command"])
         for key in ["started_at", "ended_at"] { #expect(BenchReport.date(object[key] as? String ?? "") != nil, "\(key)") }
         #expect(report.plan == BenchReport.Plan(mode: "closed", concurrency: nil, rate: nil, rateRamp: nil, durationSeconds: nil, requests: 6000,
                                                 warmupSeconds: 0, timeoutSeconds: 1, conns: 4, agents: 1))

@@ -155,7 +155,7 @@ import Testing
         #expect(try await Self.bashComplete("mindalpha-pool schedule --algorithm=s").candidates == ["smooth"])
         #expect(try await Self.bashComplete("mindalpha-pool serve --check ").candidates == ["tcp", "ttl"])
         #expect(try await Self.bashComplete("mindalpha-pool completions ").candidates == ["bash", "zsh", "fish"])
-        #expect(try await Self.bashComplete("mindalpha-pool report ").candidates.sorted() == ["compare", "merge"])
+        #expect(try await Self.bashComplete("mindalpha-pool report ").candidates.sorted() == ["compare", "export", "merge", "plot"])
         #expect(try await Self.bashComplete("mindalpha-pool help co").candidates == ["consul-dev", "completions"])
         #expect(try await Self.bashComplete("mindalpha-pool bench -c ").candidates.isEmpty)  // a number nobody can guess
         #expect(try await Self.bashComplete("mindalpha-pool bench --payload-file Package.sw").candidates == ["Package.swift"])
