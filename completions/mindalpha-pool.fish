@@ -26,7 +26,7 @@ complete -c mindalpha-pool -n '__fish_seen_subcommand_from help' -a 'discover sc
 complete -c mindalpha-pool -n __fish_use_subcommand -a discover -d 'resolve the service in Consul: instances, the weight clients compute, share of traffic, lint'
 complete -c mindalpha-pool -n __fish_use_subcommand -a schedule -d 'simulate the weighted round-robin pick sequence: shares against weights, burstiness'
 complete -c mindalpha-pool -n __fish_use_subcommand -a bench -d 'load a fleet through the pool: throughput, latency percentiles, per-instance shares'
-complete -c mindalpha-pool -n __fish_use_subcommand -a report -d 'merge bench --json reports from several hosts into one, or compare two runs'
+complete -c mindalpha-pool -n __fish_use_subcommand -a report -d 'merge bench --json reports from several hosts, compare two runs, plot them, export .hgrm'
 complete -c mindalpha-pool -n __fish_use_subcommand -a repl -d 'an interactive session for ad-hoc requests (GNU readline), or a script on stdin'
 complete -c mindalpha-pool -n __fish_use_subcommand -a serve -d 'run a reference MindAlpha-Serving server on one or many ports, with fault injection'
 complete -c mindalpha-pool -n __fish_use_subcommand -a consul-dev -d 'run an in-memory, single-node, Consul-compatible agent for demos and CI'

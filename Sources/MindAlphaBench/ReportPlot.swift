@@ -38,7 +38,7 @@ public struct ReportPlot: Sendable {
         <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(Int(Self.width))" height="\(Int(height))" \
         viewBox="0 0 \(Int(Self.width)) \(Int(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="#ffffff"/>
-        <text x="\(Self.left)" y="24" font-size="\(title.count > 100 ? 11 : 15)" font-weight="bold">\(Self.escape(title.count > 150 ? String(title.prefix(149)) + "…" : title))</text>
+        <text x="\(Self.left)" y="24" font-size="\(title.count > 100 ? 11 : 15)" font-weight="bold">\(Self.escape(title.count > 130 ? String(title.prefix(129)) + "…" : title))</text>
 
         """
         out += spectrum(y: Self.top + Self.top)
@@ -96,7 +96,7 @@ public struct ReportPlot: Sendable {
         var g = "<g id=\"timeline\" transform=\"translate(0,\(Self.n(y)))\">\n"
         g += heading("Requests per second (left) and p50 / p99 per second (right, log)")
         let seconds = max(1, runs.map(\.report.timeline.count).max() ?? 1)
-        let most = max(1, runs.flatMap { $0.report.timeline.map(\.requests) }.max() ?? 1)
+        let most = max(1, Int(Double(runs.flatMap { $0.report.timeline.map(\.requests) }.max() ?? 1) * 1.15))
         let latencies = runs.flatMap { $0.report.timeline.flatMap { [$0.p50Us, $0.p99Us] } }.filter { $0 > 0 }
         let (lo, hi) = Self.logRange(latencies)
         func x(_ s: Double) -> Double { Self.left + s / Double(seconds) * plotWidth }
@@ -123,11 +123,14 @@ public struct ReportPlot: Sendable {
             g += "<path class=\"rps\" data-run=\"\(Self.escape(run.name))\" d=\"\(path({ Double($0.requests) }, yr))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             g += "<path class=\"p99\" data-run=\"\(Self.escape(run.name))\" d=\"\(path({ $0.p99Us > 0 ? $0.p99Us : nil }, yl))\" fill=\"none\" stroke=\"\(color)\" stroke-dasharray=\"6 3\"/>\n"
             g += "<path class=\"p50\" data-run=\"\(Self.escape(run.name))\" d=\"\(path({ $0.p50Us > 0 ? $0.p50Us : nil }, yl))\" fill=\"none\" stroke=\"\(color)\" stroke-dasharray=\"2 3\"/>\n"
-            for e in run.report.events where e.at >= 0 && e.at <= Double(seconds) {
+            for (k, e) in run.report.events.filter({ $0.at >= 0 && $0.at <= Double(seconds) }).enumerated() {
                 let ex = x(e.at)
-                let label = Self.escape(e.kind.replacingOccurrences(of: "_", with: " ") + " " + (e.instance ?? ""))
+                // Labels step down the panel so that events close together stay readable.
+                let ly = 12 + Double(k % 5) * 13
+                let port = e.instance.map { ":" + ($0.split(separator: ":").last.map(String.init) ?? $0) } ?? ""
+                let label = Self.escape(e.kind.replacingOccurrences(of: "_", with: " ") + port)
                 g += "<g class=\"event\" data-kind=\"\(Self.escape(e.kind))\"><line x1=\"\(Self.n(ex))\" y1=\"0\" x2=\"\(Self.n(ex))\" y2=\"\(Self.n(Self.panel))\" stroke=\"#888888\" stroke-dasharray=\"3 3\"/>"
-                    + "<text x=\"\(Self.n(ex + 3))\" y=\"12\" font-size=\"10\" fill=\"#555555\">\(label)</text></g>\n"
+                    + "<text x=\"\(Self.n(ex + 3))\" y=\"\(Self.n(ly))\" font-size=\"10\" fill=\"#555555\">\(label)</text></g>\n"
             }
         }
         g += "<text x=\"\(Self.n(Self.left + plotWidth / 2))\" y=\"\(Self.n(Self.panel + 32))\" text-anchor=\"middle\">seconds of the measured window</text>\n"
@@ -173,7 +176,7 @@ public struct ReportPlot: Sendable {
             }
             g += "<line class=\"expected\" data-instance=\"\(Self.escape(instance.address))\" x1=\"\(Self.n(x(0)))\" y1=\"\(Self.n(ys(instance.expectedShare)))\" "
                 + "x2=\"\(Self.n(x(Double(seconds))))\" y2=\"\(Self.n(ys(instance.expectedShare)))\" stroke=\"\(color)\" stroke-dasharray=\"6 3\"/>\n"
-            items.append(("\(instance.address) (weight \(instance.weight))", color, false))
+            items.append(("\(instance.address) w\(instance.weight)", color, false))
         }
         g += "<text x=\"\(Self.n(Self.left + plotWidth / 2))\" y=\"\(Self.n(Self.panel + 32))\" text-anchor=\"middle\">seconds of the measured window</text>\n"
         g += legend(Array(items.prefix(12)))
@@ -211,7 +214,7 @@ public struct ReportPlot: Sendable {
 
     private func legend(_ items: [(String, String, Bool)]) -> String {
         var g = ""
-        let x = Self.width - Self.right + 50
+        let x = Self.width - Self.right + 22
         for (i, item) in items.enumerated() {
             let y = 10 + Double(i) * 16
             g += "<line x1=\"\(Self.n(x))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + 18))\" y2=\"\(Self.n(y))\" stroke=\"\(item.1)\" stroke-width=\"2\"\(item.2 ? " stroke-dasharray=\"6 3\"" : "")/>"

@@ -39,7 +39,8 @@ public struct TerminalChart: Sendable {
 
     /// A bar of `fraction` (0…1) of `cells` cells.
     func bar(_ fraction: Double, cells: Int) -> String {
-        let eighths = Int((max(0, min(1, fraction)) * Double(cells * 8)).rounded())
+        // Something is never drawn as nothing.
+        let eighths = max(fraction > 0 ? 1 : 0, Int((max(0, min(1, fraction)) * Double(cells * 8)).rounded()))
         var out = String(repeating: glyphs.eighths[7], count: eighths / 8)
         if eighths % 8 > 0 { out += glyphs.eighths[eighths % 8 - 1] }
         return out

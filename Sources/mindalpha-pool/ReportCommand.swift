@@ -19,7 +19,7 @@ enum ReportCommand {
 
     static let spec = CommandSpec(
         name: "report",
-        summary: "merge bench --json reports from several hosts into one, or compare two runs",
+        summary: "merge bench --json reports from several hosts, compare two runs, plot them, export .hgrm",
         discussion: """
         merge: a load larger than one machine, run as bench --json on several hosts against the same fleet at the \
         same time (or as bench --shard/--coordinate agents): counts add up, percentiles come from the merged \
@@ -28,7 +28,10 @@ enum ReportCommand {
         much of each run fell outside it is said. Runs of different loops or plans are refused; the same shard twice \
         and shards missing are warned about. --run reads a coordinated run's reports from Consul. - reads a \
         report from stdin. compare A B: two runs side by side — rate, each percentile, errors, per instance — with \
-        the change from A to B in percent; --fail-if-worse exits 2 past a regression.
+        the change from A to B in percent; --fail-if-worse exits 2 past a regression. plot: one self-contained SVG \
+        of the reports (the percentile spectrum with a curve per report, the timeline with events, per-instance \
+        shares against weights; --format png through rsvg-convert). export --hgrm: a report's latency distribution \
+        in HdrHistogram's .hgrm format.
         """,
         options: [
             Options.json.spec,
@@ -51,6 +54,7 @@ enum ReportCommand {
             "mindalpha-pool report merge host-a.json host-b.json host-c.json",
             "mindalpha-pool report merge --consul 127.0.0.1:8500 --run nightly-42 --fail-if 'p99>5ms'",
             "mindalpha-pool report compare before.json after.json --fail-if-worse 10%",
+            "mindalpha-pool report plot host-a.json host-b.json --out run.svg",
         ])
 
     /// A report is small (a long run with a per-second timeline is a few megabytes): reading stops past this.

@@ -154,7 +154,11 @@ import TestSupport
         try await t.waitFor("1 request, 1 failed")
         #expect(!t.screen.contains("EXITED"))
 
-        // Ctrl-D ends it with status 0.
+        // Ctrl-D ends it with status 0 — once the prompt is back (readline reading again), as a person waits for it.
+        let end = Date().addingTimeInterval(15)
+        while Date() < end, t.screen.split(separator: "\n").last(where: { !$0.isEmpty })?.hasSuffix("targets@\(slowAddress)>") != true {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         try t.keys("C-d")
         try await t.waitFor("EXITED 0")
 
