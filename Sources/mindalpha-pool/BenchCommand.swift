@@ -275,9 +275,11 @@ enum BenchCommand {
         var report = BenchReport(result: result, plan: plan, client: usage())
         report.plan = BenchReport.Plan(wholePlan, concurrency: args[Options.concurrency], conns: wholeConns, agents: sharing.agents)
         report.command = ([Program.spec.name] + CommandLine.arguments.dropFirst()).map(Self.shellWord).joined(separator: " ")
+        var hgrmFailed = false
         if let file = args[Options.hgrm], let text = report.hgrm() {
             do { try text.write(toFile: file, atomically: true, encoding: .utf8) } catch {
-                Output.err("\(Program.spec.name) bench: cannot write --hgrm '\(file)': \(error.localizedDescription)")
+                Output.err("\(Program.spec.name) bench: cannot write --hgrm '\(file)': check that its folder exists and is writable")
+                hgrmFailed = true
             }
         }
         report.agents = [BenchReport.Agent(
@@ -296,6 +298,7 @@ enum BenchCommand {
             return error.code
         }
         if result.interrupted { return .interrupted }
+        if hgrmFailed { return .failure }
         if report.ok == 0 {
             if report.requests == 0 {
                 Output.err("\(Program.spec.name) bench: no request was measured — nothing to judge --fail-if by")

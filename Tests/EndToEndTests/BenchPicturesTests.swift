@@ -19,12 +19,15 @@ extension BenchTests {
         let json = dir.appendingPathComponent("run.json").path
         try result.stdout.write(toFile: json, atomically: true, encoding: .utf8)
         #expect(report.command?.hasPrefix("mindalpha-pool bench --target 127.0.0.1:") == true)
+        // A file it cannot write is said, and the run exits 1 after its report.
+        let unwritable = try await Tool.run(["bench", "--target", "127.0.0.1:\(ports[0])", "-n", "10", "--hgrm", "/nonexistent/run.hgrm"])
+        #expect(unwritable.status == 1 && unwritable.stderr.contains("cannot write --hgrm '/nonexistent/run.hgrm'") && unwritable.stdout.contains("requests"))
 
         // The .hgrm: HdrHistogram's lines; its p99 is the report's; report export writes the same.
         let text = try String(contentsOfFile: hgrm, encoding: .utf8)
         let lines = try PicturesTestsSupport.hgrm(text)
         let p99 = try #require(lines.first { $0.percentile >= 0.99 })
-        #expect(p99.percentile == 0.99 && abs(p99.value * 1000 - report.latency.p99) < 0.5, "\(p99) vs \(report.latency.p99)")
+        #expect(p99.percentile == 0.99 && abs(p99.value * 1000 - report.latency.p99) <= 0.6, "\(p99) vs \(report.latency.p99)")
         let exported = try await Tool.run(["report", "export", json, "--hgrm", "-"])
         #expect(exported.status == 0 && exported.stdout == text)
 

@@ -90,7 +90,7 @@ import Testing
         #expect(lines.count > 50 && lines.last?.count == 10_000)
         #expect(zip(lines, lines.dropFirst()).allSatisfy { $0.percentile <= $1.percentile && $0.count <= $1.count && $0.value <= $1.value })
         let p99 = try #require(lines.first { $0.percentile >= 0.99 })
-        #expect(p99.percentile == 0.99 && abs(p99.value * 1000 - r.latency.p99) < 0.5, "\(p99) vs \(r.latency.p99)")
+        #expect(p99.percentile == 0.99 && abs(p99.value * 1000 - r.latency.p99) <= 0.6, "\(p99) vs \(r.latency.p99)")
         #expect(text.contains("#[Max     =") && text.contains("Total count    =        10000]"))
         #expect(r.hgrm(uncorrected: true) == nil)  // a closed loop has no uncorrected histogram
     }
