@@ -336,7 +336,7 @@ enum BenchCommand {
         return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    private enum Startup: @unchecked Sendable {
+    private enum Startup: Sendable {
         /// The pool, this agent's shard, and (coordinated or `--start-at`) the start it waited for.
         case ready(ConnectionPool, Shard, (start: Date, recordAge: Duration?)?)
         case failed(PoolError)
