@@ -64,7 +64,7 @@ extension BenchReport {
             histogramUncorrected: anyUncorrected ? buckets(uncorrected) : nil,
             runs: sum(\.runs), interrupted: reports.contains(where: \.interrupted), client: nil,
             connections: mergedConnections(reports.compactMap(\.connections)))
-        merged.plan = Set(reports.map { $0.plan.map { "\($0)" } ?? "" }).count == 1 ? reports[0].plan : nil
+        merged.plan = reports.allSatisfy { $0.plan == reports[0].plan } ? reports[0].plan : nil
         var agents = reports.flatMap { $0.agents ?? [] }
         if let timed, let first {
             let start = timed.map(\.start).max()!, end = timed.map(\.end).min()!
@@ -126,7 +126,7 @@ extension BenchReport {
         }
         // Shards of one load share its plan; separate hosts' whole runs (one agent each) may differ.
         let plans = reports.compactMap(\.plan).filter { $0.agents > 1 }
-        if Set(plans.map { "\($0)" }).count > 1 || (!plans.isEmpty && plans.count < reports.count) {
+        if plans.contains(where: { $0 != plans[0] }) || (!plans.isEmpty && plans.count < reports.count) {
             let described = plans.map(describe).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
             refusals.append("cannot merge runs of different plans (\(described.joined(separator: "; "))): each agent must run its shard of the same load")
         }
