@@ -105,7 +105,7 @@ public struct ReportPlot: Sendable {
         g += frame()
         for k in 0...4 {
             let r = Double(most) * Double(k) / 4
-            g += "<text x=\"\(Self.n(Self.left - 6))\" y=\"\(Self.n(yr(r) + 4))\" text-anchor=\"end\">\(Self.grouped(Int(r.rounded())))</text>\n"
+            g += "<text x=\"\(Self.n(Self.left - 6))\" y=\"\(Self.n(yr(r) + 4))\" text-anchor=\"end\">\(formatGrouped(Int(r.rounded())))</text>\n"
         }
         g += logTicks(lo: lo, hi: hi, y: yl, right: true)
         let step = max(1, seconds / 10)
@@ -233,10 +233,6 @@ public struct ReportPlot: Sendable {
 
     static func n(_ v: Double) -> String { String(format: "%.1f", v) }
 
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n)
-        return digits.enumerated().map { i, c in (i > 0 && (digits.count - i) % 3 == 0 ? "," : "") + String(c) }.joined()
-    }
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

@@ -45,3 +45,14 @@ public enum TableFormatter {
         }.joined(separator: "\n")
     }
 }
+
+/// `1,234,567`: an integer with its thousands grouped by commas.
+public func formatGrouped(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (n < 0 ? "-" : "") + out
+}
