@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the built `mindalpha-pool` binary, as a user or a script would.
 public enum Tool {
@@ -125,8 +128,8 @@ public enum Tool {
                 }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            out.drain()
-            err.drain()
+            await out.drain()
+            await err.drain()
         }
 
         /// Closes this end of the process's stdout, as a reader that has read enough does (`| head -1`).
@@ -147,39 +150,53 @@ public enum Tool {
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
 
-    /// A pipe's bytes, gathered on a background handler.
+    /// A pipe's bytes, gathered by a thread of its own that reads until end of file.
+    ///
+    /// Not Foundation's `readabilityHandler`: turning that dispatch source off and closing its descriptor
+    /// races with the source's cancellation, and once in a while crashed the test runner in libdispatch.
+    /// Here one thread owns the read end from first byte to close; `close()` wakes it through a second pipe.
     final class Collected: @unchecked Sendable {
         let pipe = Pipe()
+        private let wake = Pipe()
         private let lock = NSLock()
         private var data = Data()
+        private var finished = false
 
         init() {
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let chunk = handle.availableData
-                guard let self else { return }
-                if chunk.isEmpty {
-                    handle.readabilityHandler = nil
-                } else {
-                    self.lock.withLock { self.data.append(chunk) }
+            let reading = pipe.fileHandleForReading, waking = wake.fileHandleForReading
+            let thread = Thread { [self] in
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                var fds = [pollfd(fd: reading.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: waking.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+                loop: while true {
+                    guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { break }
+                    if fds[1].revents != 0 { break }  // close(): stop reading
+                    guard fds[0].revents != 0 else { continue }
+                    let n = buffer.withUnsafeMutableBytes { Glibc.read(reading.fileDescriptor, $0.baseAddress, $0.count) }
+                    switch n {
+                    case ..<0 where errno == EINTR: continue
+                    case ...0: break loop  // end of file (or an error: nothing more will come)
+                    default: lock.withLock { data.append(contentsOf: buffer[..<n]) }
+                    }
                 }
+                try? reading.close()
+                try? waking.close()
+                lock.withLock { finished = true }
             }
+            thread.start()
         }
-
-        private var closed = false
 
         /// Stops reading and closes the read end: the writer meets a closed pipe.
         func close() throws {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            lock.withLock { closed = true }
-            try pipe.fileHandleForReading.close()
+            try wake.fileHandleForWriting.close()
+            while !lock.withLock({ finished }) { usleep(1_000) }
         }
 
-        /// Reads whatever is left after the process exited.
-        func drain() {
-            guard !lock.withLock({ closed }) else { return }
-            pipe.fileHandleForReading.readabilityHandler = nil
-            let rest = (try? pipe.fileHandleForReading.readToEnd()) ?? nil
-            if let rest { lock.withLock { data.append(rest) } }
+        /// Waits (without holding a thread) until the writer's end is closed, as it is once the process exited
+        /// (unless a child it left behind still holds it: then after `timeout` seconds, with what came).
+        func drain(timeout: TimeInterval = 10) async {
+            let deadline = Date().addingTimeInterval(timeout)
+            while !lock.withLock({ finished }), Date() < deadline { try? await Task.sleep(for: .milliseconds(5)) }
         }
 
         var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
