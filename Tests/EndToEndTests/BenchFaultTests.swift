@@ -58,7 +58,9 @@ extension BenchTests {
         let healthy = "127.0.0.1:\(ports[0])"
         let common = ["--conns", "4", "--duration", "3s", "--timeout", "300ms", "--json"]
         let bad = try await fault.start()
-        // Alone, then beside the bad one; a pair spoiled by a parallel test's load is measured once more.
+        // Alone, then beside the bad one; a pair spoiled by a parallel test's load (a burst of it lands on one run of
+        // the pair and not the other) is measured again, up to four pairs: on a loaded 2-core machine one spoiled
+        // pair in a few happens, two in a row did, four in a row of a working client would be a change in kind.
         var pairs: [(alone: Int, beside: Int)] = []
         var r: BenchReport
         var took: TimeInterval
@@ -68,7 +70,7 @@ extension BenchTests {
             r = try Self.report(try await Tool.run(["bench", "--target", healthy, "--target", "127.0.0.1:\(bad.port)"] + common))
             took = Date().timeIntervalSince(started)
             pairs.append((alone.ok, r.instances.first { $0.address == healthy }?.ok ?? 0))
-        } while Double(pairs.last!.beside) < 0.8 * Double(pairs.last!.alone) && pairs.count < 2
+        } while Double(pairs.last!.beside) < 0.8 * Double(pairs.last!.alone) && pairs.count < 4
         await bad.stop()
         let ejection = r.events.first { $0.kind == "ejected" && $0.instance == "127.0.0.1:\(bad.port)" }
         #expect(ejection != nil, "\(fault): not ejected; events \(r.events.map(\.message))")
