@@ -43,26 +43,46 @@ static inline int mp_epoll_wait(int ep, uint64_t *tags, uint32_t *events, int ma
     return n;
 }
 
-/* Starts a non-blocking connect (TCP_NODELAY, close-on-exec) to host:port, the host an IPv4 or IPv6 address or a
-   name (resolved here, blocking: instances are normally listed by address). Returns the socket, the connect in
-   progress or done; -1 with errno set when the socket or the connect failed at once, -2 when the name does not
-   resolve. */
-static inline int mp_connect(const char *host, int port) {
+/* One resolved stream address. */
+typedef struct { struct sockaddr_storage address; socklen_t length; } mp_address;
+
+/* Resolves host:port into at most `max` stream addresses, in getaddrinfo's order of preference. With `numeric_only`
+   only an IPv4 or IPv6 address is taken (nothing is asked of DNS, so it never blocks). Returns how many were
+   written, or a negative getaddrinfo error code (gai_strerror names it). */
+static inline int mp_resolve(const char *host, int port, int numeric_only, mp_address *out, int max) {
     struct addrinfo hints, *res = 0;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
+    hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
     char service[8];
     snprintf(service, sizeof service, "%d", port);
-    if (getaddrinfo(host, service, &hints, &res) != 0 || res == 0) return -2;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) { int e = errno; freeaddrinfo(res); errno = e; return -1; }
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) return rc < 0 ? rc : -rc;
+    int n = 0;
+    for (struct addrinfo *a = res; a && n < max; a = a->ai_next) {
+        if (a->ai_addrlen > sizeof out[n].address) continue;
+        memcpy(&out[n].address, a->ai_addr, a->ai_addrlen);
+        out[n].length = a->ai_addrlen;
+        n++;
+    }
+    freeaddrinfo(res);
+    return n == 0 ? EAI_NONAME : n;
+}
+
+/* Why a resolution failed, from mp_resolve's negative code. */
+static inline const char *mp_resolve_error(int code) { return gai_strerror(code); }
+
+
+/* Starts a non-blocking connect (TCP_NODELAY, close-on-exec) to a resolved address. Returns the socket, the connect
+   in progress or done; -1 with errno set when the socket or the connect failed at once. */
+static inline int mp_connect(const mp_address *to) {
+    int fd = socket(to->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    int rc = connect(fd, (const struct sockaddr *)&to->address, to->length);
     int e = errno;
-    freeaddrinfo(res);
     if (rc < 0 && e != EINPROGRESS) { close(fd); errno = e; return -1; }
     return fd;
 }

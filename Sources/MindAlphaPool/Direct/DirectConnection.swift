@@ -61,25 +61,56 @@ final class DirectConnection {
 
     // MARK: connecting
 
-    /// Starts a connect on `loop` (on its thread); `done` is told how it ended, on that thread.
+    /// Starts a connect on `loop` (on its thread); `done` is told how it ended, on that thread. A name is resolved
+    /// off the loop first; its addresses are tried in turn until one connects, within one connect timeout.
     static func connect(
         on loop: DirectClientLoop, core: PoolCore, id: ConnectionID, key: InstanceKey, instance: Instance,
-        done: @escaping (Result<DirectConnection, PoolError>) -> Void
+        done: @escaping @Sendable (Result<DirectConnection, PoolError>) -> Void
     ) {
-        let fd = instance.host.withCString { mp_connect($0, Int32(instance.port)) }
+        let deadline = NIODeadline.now() + TimeAmount(core.configuration.connectTimeout)
+        if let addresses = DirectAddresses.literal(instance.host, port: instance.port) {
+            connect(to: addresses[...], by: deadline, on: loop, core: core, id: id, key: key, instance: instance, done: done)
+            return
+        }
+        DirectAddresses.resolve(instance.host, port: instance.port, instance: instance.address) { resolved in
+            loop.execute {
+                switch resolved {
+                case let .success(addresses):
+                    connect(to: addresses[...], by: deadline, on: loop, core: core, id: id, key: key, instance: instance, done: done)
+                case let .failure(error):
+                    done(.failure(error))
+                }
+            }
+        }
+    }
+
+    /// Connects to the first of `addresses`; when that fails and time is left, to the next (a name listed for IPv6
+    /// and IPv4, the instance listening on one of them). The last failure is the one told.
+    static func connect(
+        to addresses: ArraySlice<DirectAddresses.Address>, by deadline: NIODeadline, on loop: DirectClientLoop, core: PoolCore,
+        id: ConnectionID, key: InstanceKey, instance: Instance,
+        done: @escaping @Sendable (Result<DirectConnection, PoolError>) -> Void
+    ) {
+        let rest = addresses.dropFirst()
+        let attempted: (Result<DirectConnection, PoolError>) -> Void = { result in
+            if case let .failure(error) = result, error.errorClass == .connect, !rest.isEmpty, NIODeadline.now() < deadline {
+                connect(to: rest, by: deadline, on: loop, core: core, id: id, key: key, instance: instance, done: done)
+            } else {
+                done(result)
+            }
+        }
+        var address = addresses.first!
+        let fd = mp_connect(&address)
         guard fd >= 0 else {
-            let code = errno
-            done(.failure(fd == -2
-                ? .connectFailed(instance: instance.address, reason: "cannot resolve '\(instance.host)'")
-                : connectError(errno: code, instance: instance.address)))
+            attempted(.failure(connectError(errno: errno, instance: instance.address)))
             return
         }
         let closed = core.group.any().makePromise(of: Void.self)
         let c = loop.adopt(fd, events: mp_EPOLLOUT) { slot, generation in
             DirectConnection(fd: fd, slot: slot, generation: generation, loop: loop, core: core, id: id, key: key,
-                             address: instance.address, closed: closed, onConnect: done)
+                             address: instance.address, closed: closed, onConnect: attempted)
         }
-        loop.arm(.connect(slot: c.slot, generation: c.generation), at: .now() + TimeAmount(core.configuration.connectTimeout))
+        loop.arm(.connect(slot: c.slot, generation: c.generation), at: deadline)
     }
 
     /// A connect that failed with `code`: on this client's own limits (too many open files, no local port), or the
