@@ -19,9 +19,12 @@ echo "   the SwiftNIO engine (what fault injection runs on)"
 bash "$refload/compare.sh" server -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$bin" serve --port 17777 --threads 1 --engine nio
 
 echo
-echo "== pool: closed loop through ConnectionPool (SwiftNIO engine), one event loop, 30 connections to one instance, one request in flight"
-echo "   on each, 64-byte requests, vs the C refclient (target: ratio >= 0.8)"
-bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop
+echo "== pool: closed loop through ConnectionPool.submit (the embeddable API), 30 connections to one instance, one request"
+echo "   in flight on each, 64-byte requests, vs the C refclient"
+echo "   on the direct engine (one epoll loop) (target: ratio >= 0.8)"
+bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop --engine direct
+echo "   on the SwiftNIO engine (ConnectionPool's default), one event loop"
+bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" closed-loop --engine nio
 echo "   the same load from a bare SwiftNIO handler (no pool: the ceiling for any SwiftNIO client on this machine)"
 bash "$refload/compare.sh" client -c 30 -P 64 -d "$seconds" -n "$rounds" -- "$pool_bench" bare
 

@@ -1,6 +1,7 @@
 // make perf: the pool's own cost, and its scale.
-//   pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S]   (defaults from REF_* as compare.sh sets)
-//       one event loop, one instance, C connections with one request in flight each; prints rps=N
+//   pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S] [--engine nio|direct]
+//       (defaults from REF_* as compare.sh sets) one loop, one instance, C connections with one request in flight
+//       each, through ConnectionPool.submit; prints rps=N
 //   pool-bench scale --port P --instances K --conns C [--engine nio|direct]
 //       C connections to each of K consecutive ports (serve --port P --instances K); prints RSS per connection
 import Foundation
@@ -78,6 +79,17 @@ func instances(port: Int, count: Int) -> [Instance] {
     (0..<count).map { Instance(host: "127.0.0.1", port: port + $0, serviceID: "bench-\($0)") }
 }
 
+/// `--engine nio|direct` (nio when not given).
+func engine() -> PoolEngine {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: "--engine") else { return .nio }
+    switch i + 1 < args.count ? args[i + 1] : "" {
+    case "nio": return .nio
+    case "direct": return .direct(threads: 1)
+    default: fail("--engine takes nio or direct")
+    }
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? ""
 switch mode {
 case "closed-loop":
@@ -87,7 +99,8 @@ case "closed-loop":
     let duration = seconds("seconds", "REF_SECONDS", default: 5)
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let configuration = PoolConfiguration(
-        source: .fixed(instances(port: port, count: 1)), maxConnectionsPerInstance: conns, maxInFlightPerConnection: 1)
+        source: .fixed(instances(port: port, count: 1)), maxConnectionsPerInstance: conns, maxInFlightPerConnection: 1,
+        engine: engine())
     let pool: ConnectionPool
     do { pool = try await ConnectionPool.start(configuration, eventLoopGroup: group) } catch { fail("\(error)") }
     await waitForConnections(pool, conns)
@@ -114,10 +127,9 @@ case "scale":
     let limit = FileLimit.raise(to: needed)
     if limit < needed { fail("open-file limit \(limit) is below the \(needed) needed; raise it with ulimit -n") }
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let direct = CommandLine.arguments.contains("direct")
     let configuration = PoolConfiguration(
         source: .fixed(instances(port: port, count: count)), maxConnectionsPerInstance: conns,
-        connectTimeout: .seconds(10), engine: direct ? .direct(threads: 1) : .nio)
+        connectTimeout: .seconds(10), engine: engine())
     let before = rssKiB()
     let pool: ConnectionPool
     do { pool = try await ConnectionPool.start(configuration, eventLoopGroup: group) } catch { fail("\(error)") }
@@ -160,5 +172,5 @@ case "bare":
     for c in channels { c.close(promise: nil) }
     try await group.shutdownGracefully()
 default:
-    fail("usage: pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S] | scale --port P --instances K --conns C")
+    fail("usage: pool-bench closed-loop [--port P] [--conns C] [--payload B] [--seconds S] [--engine nio|direct] | scale --port P --instances K --conns C [--engine nio|direct] | bare")
 }

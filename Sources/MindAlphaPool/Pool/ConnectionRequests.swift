@@ -159,8 +159,6 @@ struct InFlightTable<Entry> {
     private var ids: [UInt64] = []
     private var entries: [Entry] = []
 
-    var isEmpty: Bool { ids.isEmpty }
-
     mutating func insert(_ id: UInt64, _ entry: Entry) {
         ids.append(id)
         entries.append(entry)
