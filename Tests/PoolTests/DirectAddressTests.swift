@@ -17,13 +17,21 @@ import Testing
         #expect(DirectAddresses.literal("300.1.1.1", port: 9000) == nil)
     }
 
-    @Test(arguments: PoolFixtures.engines) func anInstanceListedByNameIsResolvedAndServed(_ engine: PoolEngine) async throws {
+    @Test(arguments: PoolFixtures.engines) func anInstanceListedByNameIsResolvedAndServedAndANameThatDoesNotIsSaid(_ engine: PoolEngine) async throws {
         let server = try await F.server()
         let port = F.port(server)
         let pool = try await F.pool(engine, [Instance(host: "localhost", port: port, serviceID: "by-name")])
         let response = try await pool.send(ByteBuffer(string: "hello"))
         #expect(response.instance == "localhost:\(port)" && response.body.readableBytes == 64)
         await pool.shutdown()
+        // A name that does not resolve (an empty label: refused by the resolver itself, no query leaves the machine).
+        let nowhere = try await F.pool(engine, [Instance(host: "nohost..invalid", port: port, serviceID: "nowhere")])
+        await #expect {
+            _ = try await nowhere.send(ByteBuffer(string: "hello"))
+        } throws: { error in
+            "\(error)".contains("nohost..invalid:\(port): cannot resolve 'nohost..invalid'") && "\(error)".contains("check the host name")
+        }
+        await nowhere.shutdown()
         try await server.shutdown()
     }
 
