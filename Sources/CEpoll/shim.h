@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 /* Names the calling thread (what top -H and perf show), at most 15 bytes. */
 static inline void mp_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
@@ -39,6 +41,26 @@ static inline int mp_epoll_wait(int ep, uint64_t *tags, uint32_t *events, int ma
     struct epoll_event evs[512];
     if (max > 512) max = 512;
     int n = epoll_wait(ep, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) { tags[i] = evs[i].data.u64; events[i] = evs[i].events; }
+    return n;
+}
+
+/* As mp_epoll_wait, with the timeout in nanoseconds (negative: none): epoll_pwait2 (Linux 5.11) waits that long,
+   where epoll_wait's milliseconds would round a 50 µs timer up to 1 ms; a kernel without it gets the rounded wait. */
+static inline int mp_epoll_wait_ns(int ep, uint64_t *tags, uint32_t *events, int max, int64_t timeout_ns) {
+    struct epoll_event evs[512];
+    if (max > 512) max = 512;
+    int n = -1;
+    int done = 0;
+#ifdef SYS_epoll_pwait2
+    static int unsupported = 0;
+    if (timeout_ns >= 0 && !__atomic_load_n(&unsupported, __ATOMIC_RELAXED)) {
+        struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+        n = (int)syscall(SYS_epoll_pwait2, ep, evs, max, &ts, NULL, 0);
+        if (n < 0 && errno == ENOSYS) __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED); else done = 1;
+    }
+#endif
+    if (!done) n = epoll_wait(ep, evs, max, timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
     for (int i = 0; i < n; i++) { tags[i] = evs[i].data.u64; events[i] = evs[i].events; }
     return n;
 }

@@ -110,7 +110,7 @@ final class DirectClientLoop: @unchecked Sendable {
         while !stopping.load(ordering: .relaxed) {
             let n = tags.withUnsafeMutableBufferPointer { t in
                 events.withUnsafeMutableBufferPointer { e in
-                    mp_epoll_wait(epoll, t.baseAddress, e.baseAddress, Int32(capacity), waitTimeout())
+                    mp_epoll_wait_ns(epoll, t.baseAddress, e.baseAddress, Int32(capacity), waitTimeout())
                 }
             }
             if n < 0, errno != EINTR { break }
@@ -128,12 +128,12 @@ final class DirectClientLoop: @unchecked Sendable {
     /// write to a descriptor number the process has given to another file since.
     deinit { Glibc.close(wake) }
 
-    /// Until the next timer (rounded up to the millisecond), at once when jobs are waiting, else indefinitely.
-    private func waitTimeout() -> Int32 {
+    /// Nanoseconds until the next timer (an open loop's ticker is due every 50 µs or more: a millisecond's rounding
+    /// would send its requests in bursts up to 1 ms late), 0 when jobs are waiting, -1 for none.
+    private func waitTimeout() -> Int64 {
         if lock.withLock({ !jobs.isEmpty || !sends.isEmpty }) { return 0 }
         guard let next = timers.next else { return -1 }
-        let ns = (next - .now()).nanoseconds
-        return ns <= 0 ? 0 : Int32(min((ns + 999_999) / 1_000_000, 60_000))
+        return max(0, min((next - .now()).nanoseconds, 60_000_000_000))
     }
 
     private func handle(tag: UInt64, events: UInt32) {
