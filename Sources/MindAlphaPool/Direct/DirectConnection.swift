@@ -75,6 +75,10 @@ final class DirectConnection {
         DirectAddresses.resolve(instance.host, port: instance.port, instance: instance.address) { resolved in
             loop.execute {
                 switch resolved {
+                case .success where NIODeadline.now() >= deadline:
+                    // DNS took the whole connect timeout (its own retries run longer): the connect timed out.
+                    let timeout = formatDuration(core.configuration.connectTimeout)
+                    done(.failure(.connectFailed(instance: instance.address, reason: "connect timed out after \(timeout) (resolving '\(instance.host)')")))
                 case let .success(addresses):
                     connect(to: addresses[...], by: deadline, on: loop, core: core, id: id, key: key, instance: instance, done: done)
                 case let .failure(error):
