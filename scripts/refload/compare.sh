@@ -29,7 +29,17 @@ srv=
 stop() { if [ -n "$srv" ]; then kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; fi; srv=; }
 trap stop EXIT
 listening() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$REF_PORT") 2>/dev/null && return 0; sleep 0.05; done
+  for _ in $(seq 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$REF_PORT") 2>/dev/null; then
+      # Someone answers; it must be the server just started, not one another run left on the port (a server that
+      # cannot bind exits within milliseconds).
+      sleep 0.1
+      kill -0 "$srv" 2>/dev/null && return 0
+      echo "compare.sh: the server exited and something else listens on 127.0.0.1:$REF_PORT (a run left behind?)" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
   echo "compare.sh: nothing listens on 127.0.0.1:$REF_PORT" >&2; return 1
 }
 rps() { grep -oE '"?rps"?[=:] *[0-9.]+' | head -1 | grep -oE '[0-9.]+$'; }
