@@ -1,4 +1,5 @@
 #if os(Linux)
+import Glibc
 import Logging
 @testable import MindAlphaPool
 import NIOCore
@@ -46,11 +47,11 @@ import Testing
         let refusing = DirectAddresses.literal("127.0.0.2", port: port)! + DirectAddresses.literal("127.0.0.3", port: port)!
         let listening = DirectAddresses.literal("127.0.0.1", port: port)!
         let loop = core.direct!.loops[0]
-        func connect(_ addresses: [DirectAddresses.Address]) async -> Result<Void, PoolError> {
+        func connect(_ addresses: [DirectAddresses.Address], within timeout: TimeAmount) async -> Result<Void, PoolError> {
             await withCheckedContinuation { done in
                 loop.execute {
                     DirectConnection.connect(
-                        to: addresses[...], by: .now() + .seconds(20), on: loop, core: core, id: ConnectionID(raw: 1),
+                        to: addresses[...], by: .now() + timeout, on: loop, core: core, id: ConnectionID(raw: 1),
                         key: InstanceKey(raw: 1), instance: Instance(host: "a-name", port: port, serviceID: "a")
                     ) { result in
                         if case let .success(connection) = result { connection.close(failing: .shuttingDown) }
@@ -59,16 +60,50 @@ import Testing
                 }
             }
         }
-        let fallback = await connect(refusing + listening)
+        let fallback = await connect(refusing + listening, within: .seconds(20))
         #expect(throws: Never.self) { try fallback.get() }
-        let none = await connect(refusing)
+        let none = await connect(refusing, within: .seconds(20))
         #expect(throws: PoolError.self) { try none.get() }
         if case let .failure(error) = none {
             #expect(error.errorClass == PoolError.Class.connect && error.description.contains("refused"), "\(error)")
         }
+        // An address that never answers (a listener whose accept queue is full: the kernel drops the SYNs) takes
+        // its share of the timeout, not all of it: the next address still connects within the one timeout.
+        let hole = try Self.blackHole()
+        defer { for fd in hole.fds { Glibc.close(fd) } }
+        let silent = DirectAddresses.literal("127.0.0.1", port: hole.port)!
+        let past = await connect(silent + listening, within: .seconds(2))
+        #expect(throws: Never.self) { try past.get() }
+        let stuck = await connect(silent, within: .milliseconds(300))
+        if case let .failure(error) = stuck {
+            #expect(error.description.contains("timed out"), "\(error)")
+        } else {
+            Issue.record("a connect to an address that never answers succeeded")
+        }
         await core.direct!.shutdown()
         try await group.shutdownGracefully()
         try await server.shutdown()
+    }
+
+    /// A listener on 127.0.0.1 whose accept queue (backlog 0) holds one connection that is never accepted: further
+    /// connects to it get no answer at all. Its descriptors are the caller's to close.
+    static func blackHole() throws -> (port: Int, fds: [Int32]) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { a in
+            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
+                bind(listener, p, length) == 0 && listen(listener, 0) == 0 && getsockname(listener, p, &length) == 0
+            }
+        }
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let filled = withUnsafePointer(to: &address) { a in
+            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) == 0 }
+        }
+        guard bound, filled else { throw PoolError.connectFailed(instance: "black hole", reason: String(cString: strerror(errno))) }
+        return (Int(UInt16(bigEndian: address.sin_port)), [listener, filler])
     }
 }
 #endif

@@ -89,7 +89,9 @@ final class DirectConnection {
     }
 
     /// Connects to the first of `addresses`; when that fails and time is left, to the next (a name listed for IPv6
-    /// and IPv4, the instance listening on one of them). The last failure is the one told.
+    /// and IPv4, the instance listening on one of them). Each but the last gets its share of the time left (at least
+    /// 250 ms, RFC 8305's attempt delay), so an address that never answers does not take the whole timeout. The last
+    /// failure is the one told.
     static func connect(
         to addresses: ArraySlice<DirectAddresses.Address>, by deadline: NIODeadline, on loop: DirectClientLoop, core: PoolCore,
         id: ConnectionID, key: InstanceKey, instance: Instance,
@@ -114,7 +116,13 @@ final class DirectConnection {
             DirectConnection(fd: fd, slot: slot, generation: generation, loop: loop, core: core, id: id, key: key,
                              address: instance.address, closed: closed, onConnect: attempted)
         }
-        loop.arm(.connect(slot: c.slot, generation: c.generation), at: deadline)
+        var attemptEnds = deadline
+        if !rest.isEmpty {
+            let now = NIODeadline.now()
+            let share = (deadline - now).nanoseconds / Int64(addresses.count)
+            attemptEnds = min(deadline, now + .nanoseconds(max(share, 250_000_000)))
+        }
+        loop.arm(.connect(slot: c.slot, generation: c.generation), at: attemptEnds)
     }
 
     /// A connect that failed with `code`: on this client's own limits (too many open files, no local port), or the
