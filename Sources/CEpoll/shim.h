@@ -95,7 +95,6 @@ static inline int mp_resolve(const char *host, int port, int numeric_only, mp_ad
 /* Why a resolution failed, from mp_resolve's negative code. */
 static inline const char *mp_resolve_error(int code) { return gai_strerror(code); }
 
-
 /* Starts a non-blocking connect (TCP_NODELAY, close-on-exec) to a resolved address. Returns the socket, the connect
    in progress or done; -1 with errno set when the socket or the connect failed at once. */
 static inline int mp_connect(const mp_address *to) {

@@ -8,9 +8,9 @@ import NIOCore
 import Synchronization
 
 /// One thread of the pool's direct engine: it owns its connections and waits for all of them, its wake-up and its
-/// timers in one `epoll_pwait2` (timers to the nanosecond). Per ready connection it reads what is there into the connection's one input buffer and
-/// cuts the answers from it in place; each answer finishes its request in the pool, whose next request is written
-/// into that (or another) connection's output buffer and sent at once. No
+/// timers in one `epoll_pwait2` (timers to the nanosecond). Per ready connection it reads what is there into the
+/// connection's one input buffer and cuts the answers from it in place; each answer finishes its request in the
+/// pool, whose next request is written into that (or another) connection's output buffer and sent at once. No
 /// event-loop hop, pipeline or allocation per request; the pool's decisions stay with its state machine.
 ///
 /// Everything but ``execute(_:)``, ``inLoop`` and ``stop()`` runs on the loop's own thread.
